@@ -1,0 +1,1 @@
+"""Samsyn: forum and shared inbox in one live workspace."""

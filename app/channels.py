@@ -1,0 +1,76 @@
+"""Channels: the forums and mailboxes an organisation answers in."""
+from __future__ import annotations
+
+import re
+
+import asyncpg
+
+from app.accounts import Actor, normalise_email, require_admin
+from app.db import Database
+from app.errors import Invalid, NotFound
+from app.i18n import N_
+
+KINDS = ("forum", "mailbox")
+# A fixed palette, each colour tuned for contrast in static/app.css, so rows stay readable.
+COLOURS = ("blue", "green", "orange", "purple", "red", "teal", "pink", "yellow", "slate", "brown")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+CHANNELS = """
+SELECT c.id, c.kind, c.name, c.colour, c.address, c.response_target_minutes, c.created_at,
+       (SELECT count(*) FROM conversations v
+        WHERE v.org_id = c.org_id AND v.channel_id = c.id AND v.status = 'open' AND NOT v.spam) AS open_count
+FROM channels c WHERE c.org_id = $1 {where}
+ORDER BY c.kind, lower(c.name), c.id
+"""
+
+
+async def list_channels(db: Database, org_id: int) -> list:
+    async with db.transaction(org_id, readonly=True) as tx:
+        return await tx.fetch(CHANNELS.format(where=""), org_id)
+
+
+async def get_channel(db: Database, org_id: int, channel_id: int):
+    async with db.transaction(org_id, readonly=True) as tx:
+        row = await tx.fetchrow(CHANNELS.format(where="AND c.id = $2"), org_id, channel_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def _clean(kind: str, name: str, colour: str, address: str, target_minutes: int | str) -> tuple:
+    if kind not in KINDS:
+        raise Invalid(N_("Choose forum or mailbox."), "kind")
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 100:
+        raise Invalid(N_("Enter a name (at most 100 characters)."), "name")
+    if colour not in COLOURS:
+        raise Invalid(N_("Choose a colour."), "colour")
+    address = (address or "").strip().lower()
+    if kind == "mailbox":
+        address = normalise_email(address)
+    elif not SLUG_RE.match(address):
+        raise Invalid(N_("A forum address uses a–z, 0–9 and hyphens, 2–63 characters."), "address")
+    try:
+        target = int(target_minutes)
+    except (TypeError, ValueError):
+        raise Invalid(N_("The response-time target is a number of minutes."), "response_target_minutes")
+    if not 1 <= target <= 60 * 24 * 30:
+        raise Invalid(N_("The response-time target is between 1 minute and 30 days."), "response_target_minutes")
+    return kind, name, colour, address, target
+
+
+async def create_channel(db: Database, actor: Actor, *, kind: str, name: str, colour: str, address: str,
+                         response_target_minutes: int | str = 480) -> int:
+    require_admin(actor)
+    values = _clean(kind, name, colour, address, response_target_minutes)
+    try:
+        async with db.transaction(actor.org_id) as tx:
+            channel_id = await tx.fetchval(
+                """INSERT INTO channels (org_id, kind, name, colour, address, response_target_minutes)
+                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+                actor.org_id, *values,
+            )
+            await tx.emit("channel.created", channel_id=channel_id, actor_id=actor.user_id)
+    except asyncpg.UniqueViolationError:
+        raise Invalid(N_("That address is already in use."), "address")
+    return channel_id

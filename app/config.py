@@ -1,0 +1,64 @@
+"""Settings from the environment, in one place."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_DATABASE_URL = "postgresql://samsyn_app@127.0.0.1:55432/samsyn"
+DEFAULT_DATABASE_OWNER_URL = "postgresql://samsyn@127.0.0.1:55432/samsyn"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6390/0"
+
+
+def redact(url: str) -> str:
+    """A connection URL with its password hidden, for error messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    # Owns the tables and runs migrations; the app itself connects as DATABASE_URL's role.
+    database_owner_url: str = DEFAULT_DATABASE_OWNER_URL
+    redis_url: str = DEFAULT_REDIS_URL
+    secret_key: str = ""
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    # Absolute base URL for links shown to people (invites, password resets).
+    public_url: str = ""
+    # Cookies get the Secure flag unless the site is served over plain http (local development).
+    secure_cookies: bool = False
+    db_pool_max: int = 10
+    login_attempts: int = 10
+    login_window_seconds: int = 900
+    extra_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        web_port = int(env.get("WEB_PORT", "8000"))
+        public_url = env.get("PUBLIC_URL", "")
+        return cls(
+            database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_owner_url=env.get("DATABASE_OWNER_URL", DEFAULT_DATABASE_OWNER_URL),
+            redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
+            secret_key=env.get("SECRET_KEY", ""),
+            web_host=env.get("WEB_HOST", "127.0.0.1"),
+            web_port=web_port,
+            smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
+            smtp_port=int(env.get("SMTP_PORT", "2525")),
+            public_url=public_url,
+            secure_cookies=public_url.startswith("https://"),
+            db_pool_max=int(env.get("DB_POOL_MAX", "10")),
+            extra_origins=tuple(o for o in env.get("ALLOWED_ORIGINS", "").split(",") if o),
+        )

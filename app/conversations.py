@@ -1,0 +1,203 @@
+"""Conversations: mail cases and forum threads in one table, with their messages."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.db import Database, Tx
+from app.errors import Invalid, NotFound
+from app.i18n import N_
+
+MESSAGE_KINDS = ("customer", "editor", "note", "comment")
+STATUSES = {"mail": ("open", "waiting", "closed"), "forum": ("open", "archived", "hidden")}
+
+# One row shape for the queue, the dashboard and every push that updates a row.
+ROW = """
+SELECT v.id, v.case_number, v.kind, v.subject, v.status, v.needs_reply, v.spam,
+       v.created_at, v.last_message_at, v.assignee_id, v.channel_id,
+       ch.name AS channel_name, ch.colour AS channel_colour, ch.kind AS channel_kind,
+       cu.name AS customer_name, cu.email AS customer_email, a.name AS assignee_name
+FROM conversations v
+JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
+LEFT JOIN customers cu ON cu.org_id = v.org_id AND cu.id = v.customer_id
+LEFT JOIN users a ON a.id = v.assignee_id
+WHERE v.org_id = $1 {where}
+"""
+
+QUEUE = ROW.format(where="AND v.status = 'open' AND NOT v.spam") + " ORDER BY v.created_at DESC, v.id DESC LIMIT $2"
+
+NEXT_CASE_NUMBER = """
+UPDATE organizations SET last_case_number = last_case_number + 1 WHERE id = $1 RETURNING last_case_number
+"""
+
+UPSERT_CUSTOMER = """
+INSERT INTO customers (org_id, name, email) VALUES ($1, $2, $3)
+ON CONFLICT (org_id, email) WHERE email IS NOT NULL
+DO UPDATE SET name = CASE WHEN customers.name = '' THEN EXCLUDED.name ELSE customers.name END
+RETURNING id
+"""
+
+# "Needs a reply": the latest public message is the customer's and not marked "no reply needed".
+REFRESH_NEEDS_REPLY = """
+UPDATE conversations v SET needs_reply = COALESCE((
+    SELECT m.author_id IS NULL AND m.kind IN ('customer', 'comment') AND NOT m.no_reply_needed
+    FROM messages m
+    WHERE m.org_id = v.org_id AND m.conversation_id = v.id AND m.kind <> 'note'
+    ORDER BY m.created_at DESC, m.id DESC LIMIT 1), false)
+WHERE v.org_id = $1 AND v.id = $2
+"""
+
+
+async def queue(db: Database, org_id: int, limit: int = 500) -> list:
+    """Open conversations of every channel, newest arrival first."""
+    async with db.transaction(org_id, readonly=True) as tx:
+        return await tx.fetch(QUEUE, org_id, limit)
+
+
+async def queue_row(tx: Tx, conversation_id: int):
+    return await tx.fetchrow(ROW.format(where="AND v.id = $2"), tx.org_id, conversation_id)
+
+
+async def get(db: Database, org_id: int, conversation_id: int):
+    """A conversation with its messages, oldest first."""
+    async with db.transaction(org_id, readonly=True) as tx:
+        row = await queue_row(tx, conversation_id)
+        if row is None:
+            raise NotFound()
+        messages = await tx.fetch(
+            """SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language,
+                      u.name AS author_name, cu.name AS customer_name
+               FROM messages m
+               LEFT JOIN users u ON u.id = m.author_id
+               LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
+               WHERE m.org_id = $1 AND m.conversation_id = $2 ORDER BY m.created_at, m.id""",
+            org_id, conversation_id,
+        )
+    return row, messages
+
+
+async def _insert_message(tx: Tx, conversation_id: int, kind: str, body: str, *, author_id: int | None,
+                          customer_id: int | None, at: datetime | None, language: str | None,
+                          no_reply_needed: bool) -> int:
+    if kind not in MESSAGE_KINDS:
+        raise Invalid(N_("Unknown message kind."))
+    message_id = await tx.fetchval(
+        """INSERT INTO messages (org_id, conversation_id, kind, author_id, customer_id, body_text,
+                                 language, no_reply_needed, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, now())) RETURNING id""",
+        tx.org_id, conversation_id, kind, author_id, customer_id, body, language, no_reply_needed, at,
+    )
+    public_editor_message = author_id is not None and kind in ("editor", "comment")
+    await tx.execute(
+        """UPDATE conversations SET
+               last_message_at = GREATEST(last_message_at, COALESCE($3, now())),
+               updated_at = now(),
+               first_response_at = CASE WHEN $4 AND first_response_at IS NULL
+                                        THEN COALESCE($3, now()) ELSE first_response_at END
+           WHERE org_id = $1 AND id = $2""",
+        tx.org_id, conversation_id, at, public_editor_message,
+    )
+    await tx.execute(REFRESH_NEEDS_REPLY, tx.org_id, conversation_id)
+    await tx.emit("message.added", conversation_id=conversation_id, message_id=message_id, kind=kind)
+    return message_id
+
+
+async def open_conversation(db: Database, org_id: int, *, channel_id: int, subject: str, body: str,
+                            customer_name: str = "", customer_email: str | None = None,
+                            at: datetime | None = None, visitor: dict | None = None,
+                            language: str | None = None) -> int:
+    """A new mail case or forum thread from a customer's first message, with the next case number."""
+    async with db.transaction(org_id) as tx:
+        channel_kind = await tx.fetchval(
+            "SELECT kind FROM channels WHERE org_id = $1 AND id = $2", org_id, channel_id
+        )
+        if channel_kind is None:
+            raise NotFound()
+        customer_id = await tx.fetchval(
+            UPSERT_CUSTOMER, org_id, customer_name.strip(), customer_email.strip().lower() if customer_email else None
+        )
+        case_number = await tx.fetchval(NEXT_CASE_NUMBER, org_id)
+        conversation_id = await tx.fetchval(
+            """INSERT INTO conversations (org_id, case_number, channel_id, kind, customer_id, subject,
+                                          visitor, created_at, last_message_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), COALESCE($8, now())) RETURNING id""",
+            org_id, case_number, channel_id, "mail" if channel_kind == "mailbox" else "forum",
+            customer_id, subject.strip(), visitor, at,
+        )
+        await tx.emit("conversation.created", conversation_id=conversation_id, channel_id=channel_id)
+        await _insert_message(tx, conversation_id, "customer", body, author_id=None, customer_id=customer_id,
+                              at=at, language=language, no_reply_needed=False)
+    return conversation_id
+
+
+async def add_message(db: Database, org_id: int, conversation_id: int, *, kind: str, body: str,
+                      author_id: int | None = None, at: datetime | None = None, language: str | None = None,
+                      no_reply_needed: bool = False) -> int:
+    """Append a message; a customer's (author_id None) counts towards "needs a reply"."""
+    async with db.transaction(org_id) as tx:
+        customer_id = await tx.fetchval(
+            "SELECT customer_id FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE", org_id, conversation_id
+        )
+        if customer_id is None and not await tx.fetchval(
+            "SELECT 1 FROM conversations WHERE org_id = $1 AND id = $2", org_id, conversation_id
+        ):
+            raise NotFound()
+        return await _insert_message(
+            tx, conversation_id, kind, body, author_id=author_id,
+            customer_id=customer_id if author_id is None else None,
+            at=at, language=language, no_reply_needed=no_reply_needed,
+        )
+
+
+async def set_status(db: Database, org_id: int, conversation_id: int, status: str, *, actor_id: int | None) -> None:
+    async with db.transaction(org_id) as tx:
+        kind = await tx.fetchval(
+            "SELECT kind FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE", org_id, conversation_id
+        )
+        if kind is None:
+            raise NotFound()
+        if status not in STATUSES[kind]:
+            raise Invalid(N_("That status does not exist for this conversation."), "status")
+        changed = await tx.fetchval(
+            """UPDATE conversations SET status = $3, updated_at = now()
+               WHERE org_id = $1 AND id = $2 AND status <> $3 RETURNING 1""",
+            org_id, conversation_id, status,
+        )
+        if changed:
+            await tx.emit("conversation.status_changed", conversation_id=conversation_id, status=status,
+                          actor_id=actor_id)
+
+
+async def assign(db: Database, org_id: int, conversation_id: int, assignee_id: int | None, *,
+                 actor_id: int | None) -> None:
+    async with db.transaction(org_id) as tx:
+        if assignee_id is not None and not await tx.fetchval(
+            "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND role <> 'viewer'", org_id, assignee_id
+        ):
+            raise Invalid(N_("Only editors of this organisation can be assigned."), "assignee")
+        changed = await tx.fetchval(
+            """UPDATE conversations SET assignee_id = $3, updated_at = now()
+               WHERE org_id = $1 AND id = $2 AND assignee_id IS DISTINCT FROM $3 RETURNING 1""",
+            org_id, conversation_id, assignee_id,
+        )
+        if changed is None:
+            if not await tx.fetchval("SELECT 1 FROM conversations WHERE org_id = $1 AND id = $2", org_id, conversation_id):
+                raise NotFound()
+            return
+        await tx.emit("conversation.assigned", conversation_id=conversation_id, assignee_id=assignee_id,
+                      actor_id=actor_id)
+
+
+async def mark_no_reply_needed(db: Database, org_id: int, conversation_id: int, *, actor_id: int | None) -> None:
+    """Mark the latest customer message "no reply needed"; a newer customer message clears it."""
+    async with db.transaction(org_id) as tx:
+        message_id = await tx.fetchval(
+            """SELECT id FROM messages WHERE org_id = $1 AND conversation_id = $2 AND author_id IS NULL
+                 AND kind IN ('customer', 'comment') ORDER BY created_at DESC, id DESC LIMIT 1""",
+            org_id, conversation_id,
+        )
+        if message_id is None:
+            raise NotFound()
+        await tx.execute("UPDATE messages SET no_reply_needed = true WHERE org_id = $1 AND id = $2", org_id, message_id)
+        await tx.execute(REFRESH_NEEDS_REPLY, org_id, conversation_id)
+        await tx.emit("conversation.no_reply_needed", conversation_id=conversation_id, message_id=message_id,
+                      actor_id=actor_id)

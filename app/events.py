@@ -1,0 +1,35 @@
+"""The event catalogue: every kind the write path may append, with its payload fields.
+
+Payloads carry ids and what changed, never HTML; `realtime/fragments.py` says what each kind
+re-renders. Domain code appends events through `Tx.emit`, which checks them against this list.
+"""
+from __future__ import annotations
+
+KINDS: dict[str, tuple[str, ...]] = {
+    # accounts and the organisation's set-up
+    "member.joined": ("user_id", "role"),
+    "member.role_changed": ("user_id", "role", "actor_id"),
+    "member.away_changed": ("user_id", "away", "actor_id"),
+    "member.invited": ("invite_id", "actor_id"),
+    "channel.created": ("channel_id", "actor_id"),
+    # conversations
+    "conversation.created": ("conversation_id", "channel_id"),
+    "message.added": ("conversation_id", "message_id", "kind"),
+    "conversation.status_changed": ("conversation_id", "status", "actor_id"),
+    "conversation.assigned": ("conversation_id", "assignee_id", "actor_id"),
+    "conversation.no_reply_needed": ("conversation_id", "message_id", "actor_id"),
+}
+
+
+class UnknownEvent(ValueError):
+    pass
+
+
+def check(kind: str, payload: dict) -> None:
+    """Refuse an event whose kind is not in the catalogue or whose payload lacks a field."""
+    fields = KINDS.get(kind)
+    if fields is None:
+        raise UnknownEvent(f"event kind {kind!r} is not in app/events.py")
+    missing = [f for f in fields if f not in payload]
+    if missing:
+        raise UnknownEvent(f"event {kind!r} lacks payload fields {missing}")

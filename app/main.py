@@ -1,0 +1,59 @@
+"""create_app(): the route table, middleware and lifespan (database pool, Redis)."""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import redis.asyncio as aioredis
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from app import logs
+from app.config import Settings
+from app.db import Database, StartupError
+from app.templating import TEMPLATES_DIR
+from app.web import admin, auth, dashboard, health
+from app.web.base import EXCEPTION_HANDLERS, http_error
+from app.web.middleware import RequestContext, SessionAndCsrf
+
+log = logging.getLogger(__name__)
+STATIC_DIR = TEMPLATES_DIR.parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        logs.configure()
+        if not settings.secret_key:
+            raise StartupError("SECRET_KEY is not set; sessions and links are signed with it (make run sets one)")
+        # Short timeouts: a stalled Redis must delay liveness, never hang a request.
+        redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+        db = await Database.connect(settings, redis)
+        app.state.db, app.state.redis = db, redis
+        log.info("started", extra={"url": settings.base_url})
+        try:
+            yield
+        finally:
+            await db.close()
+            await redis.aclose()
+
+    routes = [
+        *dashboard.routes,
+        *auth.routes,
+        Mount("/admin", routes=admin.routes),
+        Route("/healthz", health.healthz),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestContext), Middleware(SessionAndCsrf)],
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: http_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

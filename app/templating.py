@@ -1,0 +1,61 @@
+"""The Jinja environment shared by pages (app/web) and pushed fragments (realtime)."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+
+from app.i18n import Formatter, translations
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _formatter(ctx) -> Formatter:
+    return Formatter(ctx.get("locale", "sv"), ctx.get("time_zone", "Europe/Stockholm"))
+
+
+@pass_context
+def _gettext(ctx, message: str) -> str:
+    return translations(ctx.get("locale", "sv")).gettext(message)
+
+
+@pass_context
+def _ngettext(ctx, singular: str, plural: str, n: int) -> str:
+    return translations(ctx.get("locale", "sv")).ngettext(singular, plural, n)
+
+
+@pass_context
+def _datetime(ctx, value: datetime, fmt: str = "short") -> str:
+    return _formatter(ctx).datetime(value, fmt) if value else ""
+
+
+@pass_context
+def _date(ctx, value: datetime, fmt: str = "medium") -> str:
+    return _formatter(ctx).date(value, fmt) if value else ""
+
+
+@pass_context
+def _number(ctx, value) -> str:
+    return _formatter(ctx).number(value)
+
+
+def make_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # Templates read `locale` and `time_zone` from their context, so one environment serves all.
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
+    env.filters.update(datetime=_datetime, date=_date, number=_number)
+    return env
+
+
+templates = make_environment()
+
+
+def render(name: str, **context) -> str:
+    return templates.get_template(name).render(**context)

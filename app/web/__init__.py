@@ -1,0 +1,1 @@
+"""HTTP surface: request handlers grouped by screen, thin over the domain."""

@@ -1,0 +1,1 @@
+"""Developer tooling: local PostgreSQL/Redis servers and the `make run` orchestrator."""

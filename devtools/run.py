@@ -1,0 +1,85 @@
+"""`make run`: local PostgreSQL and Redis under var/, migrations, demo data, then every Procfile process.
+
+Servers already listening on the configured ports are reused and left running; the ones this
+command starts are stopped again on Ctrl-C.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from app.config import Settings
+from app.demo import DEMO_PASSWORD, DEMO_USERS
+from devtools.services import PostgresServer, RedisServer, bootstrap_database, port_open
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _secret_key() -> str:
+    path = VAR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def start_services(settings: Settings) -> list:
+    """Start the local servers that are configured on loopback and not yet running."""
+    started = []
+    db = urlsplit(settings.database_url)
+    if db.hostname in LOOPBACK and not port_open(db.port or 5432):
+        pg = PostgresServer(VAR, db.port or 5432)
+        print(f"starting PostgreSQL on 127.0.0.1:{pg.port} (data in var/pg)", flush=True)
+        pg.start()
+        started.append(pg)
+    if db.hostname in LOOPBACK:
+        owner = urlsplit(settings.database_owner_url)
+        asyncio.run(bootstrap_database(
+            f"postgresql://postgres@{db.hostname}:{db.port or 5432}/postgres",
+            db.path.lstrip("/"), owner.username, db.username))
+    rd = urlsplit(settings.redis_url)
+    if rd.hostname in LOOPBACK and not port_open(rd.port or 6379):
+        redis = RedisServer(VAR, rd.port or 6379)
+        print(f"starting Redis on 127.0.0.1:{redis.port}", flush=True)
+        redis.start()
+        started.append(redis)
+    return started
+
+
+def main() -> int:
+    VAR.mkdir(exist_ok=True)
+    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY") or _secret_key()}
+    settings = Settings.from_env(env)
+    started = start_services(settings)
+    try:
+        for command in ("migrate", "seed-demo"):
+            subprocess.run([sys.executable, "-m", "app.manage", command], env=env, check=True, cwd=ROOT)
+        print(f"\nSamsyn runs at {settings.base_url}\nDemo logins (password {DEMO_PASSWORD}):", flush=True)
+        for _, name, email, role in DEMO_USERS:
+            print(f"  {email:<26} {name} ({role})")
+        print("Ctrl-C stops everything.\n", flush=True)
+        honcho = subprocess.Popen([str(Path(sys.executable).parent / "honcho"), "start", "-f", "Procfile"],
+                                  env=env, cwd=ROOT)
+        signal.signal(signal.SIGTERM, lambda *_: honcho.terminate())
+        try:
+            return honcho.wait()
+        except KeyboardInterrupt:
+            return honcho.wait()  # Ctrl-C reached honcho too; it stops its processes
+    except subprocess.CalledProcessError as exc:
+        return exc.returncode
+    finally:
+        for server in reversed(started):
+            print(f"stopping {type(server).__name__}", flush=True)
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

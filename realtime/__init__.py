@@ -1,0 +1,1 @@
+"""The live layer: which fragments each event re-renders, and (later) the hub, bus and presence."""

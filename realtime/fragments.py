@@ -1,0 +1,137 @@
+"""Event kind → the partials it re-renders and where they swap in.
+
+Each piece is the same partial file the full page includes, wrapped here for an htmx
+out-of-band swap; the partial itself knows nothing about pushes. A piece is rendered once
+per locale and names its audience, so the hub can send the same bytes to every socket
+allowed to see it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from app import accounts, channels, conversations
+from app.db import Database
+from app.templating import render
+
+EVERYONE = "members"  # every member of the organisation, viewers included
+ADMINS = "admins"
+
+
+@dataclass(frozen=True)
+class Piece:
+    html: str
+    audience: str
+
+
+_ROOT_TAG = re.compile(r"^(\s*(?:<!--.*?-->\s*)*<[a-zA-Z][\w-]*)", re.S)
+
+
+def replace(html: str) -> str:
+    """Swap the partial in for the element with the same id."""
+    return _ROOT_TAG.sub(r'\1 hx-swap-oob="true"', html, count=1)
+
+
+def insert(html: str, strategy: str, target_id: str, wrapper: str) -> str:
+    """Insert the partial into a container (`afterbegin` / `beforeend`); the wrapper is stripped."""
+    return f'<{wrapper} hx-swap-oob="{strategy}:#{target_id}">{html}</{wrapper}>'
+
+
+def delete(element_id: str) -> str:
+    return f'<div id="{element_id}" hx-swap-oob="delete"></div>'
+
+
+class Renderer:
+    """Renders the pieces for one event in one locale, reading the rows as they are now."""
+
+    def __init__(self, db: Database, org_id: int, locale: str, time_zone: str):
+        self.db, self.org_id = db, org_id
+        self.context = {"locale": locale, "time_zone": time_zone}
+
+    def partial(self, name: str, **values) -> str:
+        return render(f"partials/{name}.html", **self.context, **values)
+
+    async def channel_strip(self) -> Piece:
+        rows = await channels.list_channels(self.db, self.org_id)
+        return Piece(replace(self.partial("channel_strip", channels=rows)), EVERYONE)
+
+    async def queue_row(self, conversation_id: int) -> list[Piece]:
+        """The conversation's row as it is now: replaced while open, removed once it is not."""
+        async with self.db.transaction(self.org_id, readonly=True) as tx:
+            row = await conversations.queue_row(tx, conversation_id)
+        if row is None or row["status"] != "open" or row["spam"]:
+            return [Piece(delete(f"conversation-{conversation_id}"), EVERYONE)]
+        return [Piece(replace(self.partial("queue_row", row=row)), EVERYONE)]
+
+    async def whole_queue(self) -> Piece:
+        # A conversation back in the queue belongs at its arrival position, not at the top.
+        rows = await conversations.queue(self.db, self.org_id)
+        html = "".join(self.partial("queue_row", row=row) for row in rows)
+        return Piece(f'<ol id="queue-rows" class="queue" hx-swap-oob="true">{html}</ol>', EVERYONE)
+
+    async def member_row(self, user_id: int) -> Piece:
+        member = await accounts.member(self.db, self.org_id, user_id)
+        return Piece(replace(self.partial("member_row", member=member)), ADMINS)
+
+
+async def _channel_created(r: Renderer, p: dict) -> list[Piece]:
+    ch = await channels.get_channel(r.db, r.org_id, p["channel_id"])
+    row = Piece(insert(r.partial("channel_row", ch=ch), "beforeend", "channel-rows", "ul"), ADMINS)
+    return [row, await r.channel_strip()]
+
+
+async def _member_changed(r: Renderer, p: dict) -> list[Piece]:
+    return [await r.member_row(p["user_id"])]
+
+
+async def _member_joined(r: Renderer, p: dict) -> list[Piece]:
+    rows = await accounts.members(r.db, r.org_id)
+    html = "".join(r.partial("member_row", member=m) for m in rows)
+    invites = await accounts.open_invites(r.db, r.org_id)
+    return [Piece(f'<ul id="member-rows" class="rows members" hx-swap-oob="true">{html}</ul>', ADMINS),
+            Piece(replace(r.partial("invite_list", invites=invites)), ADMINS)]
+
+
+async def _member_invited(r: Renderer, p: dict) -> list[Piece]:
+    invites = await accounts.open_invites(r.db, r.org_id)
+    return [Piece(replace(r.partial("invite_list", invites=invites)), ADMINS)]
+
+
+async def _conversation_created(r: Renderer, p: dict) -> list[Piece]:
+    async with r.db.transaction(r.org_id, readonly=True) as tx:
+        row = await conversations.queue_row(tx, p["conversation_id"])
+    pieces = [await r.channel_strip()]
+    if row is not None and row["status"] == "open" and not row["spam"]:
+        html = insert(r.partial("queue_row", row=row), "afterbegin", "queue-rows", "ol")
+        pieces.insert(0, Piece(html, EVERYONE))
+    return pieces
+
+
+async def _conversation_changed(r: Renderer, p: dict) -> list[Piece]:
+    return await r.queue_row(p["conversation_id"])
+
+
+async def _status_changed(r: Renderer, p: dict) -> list[Piece]:
+    rows = [await r.whole_queue()] if p["status"] == "open" else await r.queue_row(p["conversation_id"])
+    return [*rows, await r.channel_strip()]
+
+
+FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
+    "channel.created": _channel_created,
+    "member.joined": _member_joined,
+    "member.role_changed": _member_changed,
+    "member.away_changed": _member_changed,
+    "member.invited": _member_invited,
+    "conversation.created": _conversation_created,
+    "message.added": _conversation_changed,
+    "conversation.assigned": _conversation_changed,
+    "conversation.no_reply_needed": _conversation_changed,
+    "conversation.status_changed": _status_changed,
+}
+
+
+async def render_event(db: Database, event: dict, locale: str, time_zone: str) -> list[Piece]:
+    """The out-of-band pieces that bring a page rendered before `event` up to date."""
+    renderer = Renderer(db, event["org_id"], locale, time_zone)
+    return await FRAGMENTS[event["kind"]](renderer, event["payload"])

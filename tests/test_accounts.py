@@ -1,0 +1,191 @@
+"""Login, sessions, CSRF, rate limits, invites, roles, away and password resets, over real HTTP."""
+from __future__ import annotations
+
+import re
+
+from app import accounts
+from tests.factories import PASSWORD, csrf_from, login, make_member, make_org, unique_email
+
+
+async def test_login_lands_on_dashboard_with_httponly_signed_cookie(db, client):
+    admin = await make_org(db)
+    page = await client.get("/login")
+    response = await client.post("/login", data={"email": admin.email, "password": PASSWORD,
+                                                 "csrf_token": csrf_from(page.text)})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("samsyn_session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "." in cookie.split(";")[0], "the session cookie is signed"
+    dashboard = await client.get("/")
+    assert dashboard.status_code == 200 and admin.actor.name in dashboard.text
+
+
+async def test_wrong_password_and_unknown_account_get_the_same_answer(db, client):
+    admin = await make_org(db)
+    token = csrf_from((await client.get("/login")).text)
+    wrong = await client.post("/login", data={"email": admin.email, "password": "nope nope nope", "csrf_token": token})
+    unknown = await client.post("/login", data={"email": unique_email(), "password": "nope nope nope",
+                                                "csrf_token": token})
+    assert wrong.status_code == unknown.status_code == 400
+    message = re.search(r'role="alert">([^<]+)<', wrong.text).group(1)
+    assert message == re.search(r'role="alert">([^<]+)<', unknown.text).group(1)
+    assert "samsyn_session" not in wrong.headers.get("set-cookie", "")
+
+
+async def test_post_without_csrf_token_is_refused_and_changes_nothing(db, client):
+    admin = await make_org(db)
+    editor = await make_member(db, admin.actor.org_id, "editor")
+    await login(client, admin.email)
+    response = await client.post(f"/admin/members/{editor.actor.user_id}/role", data={"role": "viewer"})
+    assert response.status_code == 403
+    forged = await client.post(f"/admin/members/{editor.actor.user_id}/role",
+                               data={"role": "viewer", "csrf_token": "x" * 43})
+    assert forged.status_code == 403
+    assert (await accounts.member(db, admin.actor.org_id, editor.actor.user_id))["role"] == "editor"
+
+
+async def test_login_form_needs_its_csrf_cookie(client):
+    response = await client.post("/login", data={"email": "a@b.se", "password": "x", "csrf_token": "y" * 43})
+    assert response.status_code == 403
+
+
+async def test_login_attempts_are_rate_limited_with_retry_after(db, client, settings):
+    admin = await make_org(db)
+    token = csrf_from((await client.get("/login")).text)
+    statuses = []
+    for _ in range(settings.login_attempts + 1):
+        r = await client.post("/login", data={"email": admin.email, "password": "wrong password",
+                                              "csrf_token": token})
+        statuses.append(r.status_code)
+    assert statuses[:-1] == [400] * settings.login_attempts
+    assert statuses[-1] == 429 and int(r.headers["retry-after"]) > 0
+    # even the right password waits now
+    r = await client.post("/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 429
+
+
+async def test_logout_ends_the_session_on_the_server(db, client):
+    admin = await make_org(db)
+    token = await login(client, admin.email)
+    old_cookie = client.cookies.get("samsyn_session")
+    assert (await client.post("/logout", headers={"x-csrf-token": token})).status_code == 303
+    client.cookies.set("samsyn_session", old_cookie)  # a stolen copy of the cookie is dead too
+    assert (await client.get("/")).headers["location"] == "/login"
+
+
+async def test_admin_invites_an_editor_who_joins_through_the_link(db, client, server):
+    admin = await make_org(db)
+    token = await login(client, admin.email)
+    email = unique_email("bjorn")
+    page = await client.post("/admin/members/invite", data={"email": email, "role": "editor"},
+                             headers={"x-csrf-token": token})
+    assert page.status_code == 200
+    link = re.search(r'value="(http[^"]+/invite/[^"]+)"', page.text).group(1)
+    path = link.removeprefix(server)
+    client.cookies.clear()
+    form = await client.get(path)
+    assert form.status_code == 200 and email in form.text
+    joined = await client.post(path, data={"name": "Björn Ek", "password": "a long password",
+                                           "password2": "a long password", "csrf_token": csrf_from(form.text)})
+    assert joined.status_code == 303
+    dashboard = await client.get("/")
+    assert "Björn Ek" in dashboard.text and "Redaktör" in dashboard.text
+    # the link works once
+    client.cookies.clear()
+    assert (await client.get(path)).status_code == 404
+
+
+async def test_tampered_or_foreign_invite_link_is_not_found(db, client, settings):
+    admin = await make_org(db)
+    invite_id = await accounts.invite(db, admin.actor, unique_email(), "editor")
+    good = accounts.invite_token(settings.secret_key, invite_id)
+    assert (await client.get(f"/invite/{good}")).status_code == 200
+    assert (await client.get(f"/invite/{good[:-2]}xx")).status_code == 404
+    forged = accounts.invite_token("another secret", invite_id)
+    assert (await client.get(f"/invite/{forged}")).status_code == 404
+
+
+async def test_admin_changes_role_and_marks_someone_away(db, client):
+    admin = await make_org(db)
+    editor = await make_member(db, admin.actor.org_id, "editor", "Anna Lind")
+    token = await login(client, admin.email)
+    uid = editor.actor.user_id
+    assert (await client.post(f"/admin/members/{uid}/role", data={"role": "viewer"},
+                              headers={"x-csrf-token": token})).status_code == 303
+    assert (await client.post(f"/admin/members/{uid}/away", data={"away": "1"},
+                              headers={"x-csrf-token": token})).status_code == 303
+    member = await accounts.member(db, admin.actor.org_id, uid)
+    assert member["role"] == "viewer" and member["away"] is True
+    page = await client.get("/admin/members")
+    assert "Borta" in page.text
+
+
+async def test_last_admin_cannot_be_demoted(db, client):
+    admin = await make_org(db)
+    token = await login(client, admin.email)
+    r = await client.post(f"/admin/members/{admin.actor.user_id}/role", data={"role": "editor"},
+                          headers={"x-csrf-token": token})
+    assert r.status_code == 400
+    assert (await accounts.member(db, admin.actor.org_id, admin.actor.user_id))["role"] == "admin"
+
+
+async def test_editors_and_viewers_cannot_use_admin_screens(db, client):
+    admin = await make_org(db)
+    editor = await make_member(db, admin.actor.org_id, "editor")
+    token = await login(client, editor.email)
+    assert (await client.get("/admin/members")).status_code == 403
+    r = await client.post(f"/admin/members/{admin.actor.user_id}/role", data={"role": "viewer"},
+                          headers={"x-csrf-token": token})
+    assert r.status_code == 403
+    assert (await accounts.member(db, admin.actor.org_id, admin.actor.user_id))["role"] == "admin"
+
+
+async def test_password_reset_link_works_once_and_ends_old_sessions(db, client, server):
+    admin = await make_org(db)
+    editor = await make_member(db, admin.actor.org_id, "editor")
+    token = await login(client, admin.email)
+    page = await client.post(f"/admin/members/{editor.actor.user_id}/reset-link", headers={"x-csrf-token": token})
+    path = re.search(r'value="(http[^"]+/reset/[^"]+)"', page.text).group(1).removeprefix(server)
+    client.cookies.clear()
+    form = await client.get(path)
+    assert form.status_code == 200
+    done = await client.post(path, data={"password": "brand new secret", "password2": "brand new secret",
+                                         "csrf_token": csrf_from(form.text)})
+    assert done.status_code == 303
+    assert await accounts.authenticate(db, editor.email, "brand new secret") == editor.actor.user_id
+    assert await accounts.authenticate(db, editor.email, PASSWORD) is None
+    client.cookies.clear()
+    assert (await client.get(path)).status_code == 404, "a used reset link is dead"
+
+
+async def test_expired_reset_link_is_refused(db, settings):
+    admin = await make_org(db)
+    token = await accounts.reset_link_token(db, admin.actor, settings.secret_key, admin.actor.user_id)
+    accounts_max_age = accounts.RESET_MAX_AGE
+    try:
+        accounts.RESET_MAX_AGE = -1
+        try:
+            await accounts.user_for_reset(db, settings.secret_key, token)
+            raise AssertionError("expired link accepted")
+        except accounts.NotFound:
+            pass
+    finally:
+        accounts.RESET_MAX_AGE = accounts_max_age
+
+
+async def test_a_person_in_two_organisations_switches_between_them(db, client):
+    first = await make_org(db, "Första AB")
+    second_org = await accounts.create_organization(db, "Andra AB")
+    await accounts.add_member(db, second_org, first.actor.user_id, "viewer")
+    token = await login(client, first.email)
+    page = await client.get("/")
+    assert "Första AB" in page.text and "Andra AB" in page.text
+    r = await client.post("/organization", data={"org_id": str(second_org)}, headers={"x-csrf-token": token})
+    assert r.status_code == 303
+    page = await client.get("/")
+    assert re.search(rf'<option value="{second_org}"\s+selected', page.text)
+    assert "Läsare" in page.text  # viewer there
+    # not a member: no switch
+    stranger = await accounts.create_organization(db, "Främmande AB")
+    r = await client.post("/organization", data={"org_id": str(stranger)}, headers={"x-csrf-token": token})
+    assert r.status_code == 404
