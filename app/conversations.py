@@ -97,7 +97,7 @@ async def _insert_message(tx: Tx, conversation_id: int, kind: str, body: str, *,
         tx.org_id, conversation_id, at, public_editor_message,
     )
     await tx.execute(REFRESH_NEEDS_REPLY, tx.org_id, conversation_id)
-    await tx.emit("message.added", conversation_id=conversation_id, message_id=message_id, kind=kind)
+    await tx.emit("message.added", conversation_id=conversation_id, message_id=message_id, message_kind=kind)
     return message_id
 
 

@@ -70,7 +70,7 @@ class Tx:
     async def execute(self, sql: str, *args: Any) -> str:
         return await self.conn.execute(sql, *args)
 
-    async def emit(self, kind: str, **payload: Any) -> int:
+    async def emit(self, kind: str, /, **payload: Any) -> int:
         """Append an event with the organisation's next seq; it is published after commit."""
         if self.org_id is None:
             raise RuntimeError("events belong to an organisation: open the transaction with org_id")

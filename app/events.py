@@ -14,7 +14,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "channel.created": ("channel_id", "actor_id"),
     # conversations
     "conversation.created": ("conversation_id", "channel_id"),
-    "message.added": ("conversation_id", "message_id", "kind"),
+    "message.added": ("conversation_id", "message_id", "message_kind"),
     "conversation.status_changed": ("conversation_id", "status", "actor_id"),
     "conversation.assigned": ("conversation_id", "assignee_id", "actor_id"),
     "conversation.no_reply_needed": ("conversation_id", "message_id", "actor_id"),

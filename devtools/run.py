@@ -56,7 +56,9 @@ def start_services(settings: Settings) -> list:
 
 def main() -> int:
     VAR.mkdir(exist_ok=True)
-    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY") or _secret_key()}
+    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY") or _secret_key(),
+           # the Procfile's `python` is the project's virtualenv
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     settings = Settings.from_env(env)
     started = start_services(settings)
     try:
@@ -68,11 +70,19 @@ def main() -> int:
         print("Ctrl-C stops everything.\n", flush=True)
         honcho = subprocess.Popen([str(Path(sys.executable).parent / "honcho"), "start", "-f", "Procfile"],
                                   env=env, cwd=ROOT)
-        signal.signal(signal.SIGTERM, lambda *_: honcho.terminate())
+        stopping = []
+
+        def stop(*_):
+            stopping.append(True)
+            honcho.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
         try:
-            return honcho.wait()
+            code = honcho.wait()
         except KeyboardInterrupt:
-            return honcho.wait()  # Ctrl-C reached honcho too; it stops its processes
+            stopping.append(True)
+            code = honcho.wait()  # Ctrl-C reached honcho too; it stops its processes
+        return 0 if stopping else code
     except subprocess.CalledProcessError as exc:
         return exc.returncode
     finally:

@@ -67,8 +67,7 @@ class Renderer:
     async def whole_queue(self) -> Piece:
         # A conversation back in the queue belongs at its arrival position, not at the top.
         rows = await conversations.queue(self.db, self.org_id)
-        html = "".join(self.partial("queue_row", row=row) for row in rows)
-        return Piece(f'<ol id="queue-rows" class="queue" hx-swap-oob="true">{html}</ol>', EVERYONE)
+        return Piece(replace(self.partial("queue", rows=rows)), EVERYONE)
 
     async def member_row(self, user_id: int) -> Piece:
         member = await accounts.member(self.db, self.org_id, user_id)
@@ -76,9 +75,9 @@ class Renderer:
 
 
 async def _channel_created(r: Renderer, p: dict) -> list[Piece]:
-    ch = await channels.get_channel(r.db, r.org_id, p["channel_id"])
-    row = Piece(insert(r.partial("channel_row", ch=ch), "beforeend", "channel-rows", "ul"), ADMINS)
-    return [row, await r.channel_strip()]
+    # the list is sorted by kind and name, so a new channel can land anywhere in it
+    rows = await channels.list_channels(r.db, r.org_id)
+    return [Piece(replace(r.partial("channel_list", channels=rows)), ADMINS), await r.channel_strip()]
 
 
 async def _member_changed(r: Renderer, p: dict) -> list[Piece]:
@@ -86,10 +85,9 @@ async def _member_changed(r: Renderer, p: dict) -> list[Piece]:
 
 
 async def _member_joined(r: Renderer, p: dict) -> list[Piece]:
-    rows = await accounts.members(r.db, r.org_id)
-    html = "".join(r.partial("member_row", member=m) for m in rows)
+    members = await accounts.members(r.db, r.org_id)
     invites = await accounts.open_invites(r.db, r.org_id)
-    return [Piece(f'<ul id="member-rows" class="rows members" hx-swap-oob="true">{html}</ul>', ADMINS),
+    return [Piece(replace(r.partial("member_list", members=members)), ADMINS),
             Piece(replace(r.partial("invite_list", invites=invites)), ADMINS)]
 
 

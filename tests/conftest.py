@@ -88,3 +88,14 @@ async def server(settings):
 async def client(server):
     async with httpx.AsyncClient(base_url=server, follow_redirects=False, timeout=10) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+async def demo_org(db) -> int:
+    """The demo organisation, seeded once per test session as `make run` seeds it."""
+    from app import demo
+
+    await demo.seed(db)
+    async with db.transaction(None, readonly=True) as tx:
+        user_id = await tx.fetchval("SELECT id FROM users WHERE email = $1", demo.DEMO_USERS[0][2])
+        return (await tx.fetchrow("SELECT org_id FROM user_organizations($1)", user_id))["org_id"]

@@ -1,0 +1,99 @@
+"""Replay == fresh: a page rendered before some events, plus the fragments pushed for them,
+must equal the page rendered after them. Reused by every issue that adds an event kind.
+
+`apply_push` does what htmx does with out-of-band elements (hx-swap-oob), on an lxml tree.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+
+import lxml.html
+from lxml.html import HtmlElement
+
+from app.db import events_after
+from realtime.fragments import render_event
+
+OOB = "hx-swap-oob"
+
+
+def _by_id(root: HtmlElement, element_id: str) -> HtmlElement | None:
+    found = root.xpath("//*[@id=$id]", id=element_id)
+    return found[0] if found else None
+
+
+def _replace(target: HtmlElement, new: HtmlElement) -> None:
+    new.tail = target.tail
+    target.getparent().replace(target, new)
+
+
+def apply_push(page_html: str, push_html: str) -> str:
+    root = lxml.html.document_fromstring(page_html)
+    for element in lxml.html.fragments_fromstring(f"<div>{push_html}</div>")[0]:
+        swap = element.attrib.pop(OOB, None)
+        if swap is None:
+            raise AssertionError(f"pushed element without {OOB}: {lxml.html.tostring(element)[:200]!r}")
+        strategy, _, selector = swap.partition(":")
+        assert not selector or selector.startswith("#"), f"only #id targets are used, got {selector!r}"
+        target = _by_id(root, selector[1:] if selector else element.get("id"))
+        if target is None:
+            continue  # htmx ignores an out-of-band swap whose target is not on this page
+        if strategy in ("true", "outerHTML"):
+            _replace(target, element)
+        elif strategy == "delete":
+            target.drop_tree()
+        elif strategy == "afterbegin":
+            for i, child in enumerate(list(element)):
+                target.insert(i, child)
+        elif strategy == "beforeend":
+            for child in list(element):
+                target.append(child)
+        elif strategy == "innerHTML":
+            target[:] = list(element)
+        else:
+            raise AssertionError(f"unsupported swap strategy {strategy!r}")
+    return lxml.html.tostring(root, encoding="unicode")
+
+
+def normalised(html: str, region: str = "main") -> str:
+    """The region's markup with insignificant whitespace removed, for comparing two renders."""
+    root = lxml.html.document_fromstring(html)
+    node = copy.deepcopy(root.xpath(f"//{region}")[0])
+    for el in node.iter():
+        if el.text is not None and not el.text.strip():
+            el.text = None
+        if el.tail is not None and not el.tail.strip():
+            el.tail = None
+        for name in sorted(el.attrib):
+            value = el.attrib.pop(name)
+            el.attrib[name] = " ".join(value.split())
+    return lxml.html.tostring(node, encoding="unicode")
+
+
+async def pushed_since(db, org_id: int, seq: int, locale: str = "sv", time_zone: str = "Europe/Stockholm",
+                       audience: set[str] | None = None) -> tuple[str, list[str]]:
+    """Every fragment pushed for the events after `seq`, in order, and the kinds seen."""
+    html, kinds = [], []
+    for event in await events_after(db, org_id, seq):
+        kinds.append(event["kind"])
+        for piece in await render_event(db, event, locale, time_zone):
+            if audience is None or piece.audience in audience:
+                html.append(piece.html)
+    return "".join(html), kinds
+
+
+async def assert_replay_equals_fresh(db, client, org_id: int, path: str, change, *, expect_kinds: set[str]) -> None:
+    """Render `path`, run `change()`, push its events onto the old page, compare with a fresh render."""
+    from app.db import last_seq
+
+    seq = await last_seq(db, org_id)
+    before = (await client.get(path)).text
+    await change()
+    push, kinds = await pushed_since(db, org_id, seq)
+    assert expect_kinds <= set(kinds), f"expected events {expect_kinds}, saw {kinds}"
+    after = (await client.get(path)).text
+    replayed, fresh = normalised(apply_push(before, push)), normalised(after)
+    assert replayed == fresh, "replay differs from a fresh render:\n" + "\n".join(difflib.unified_diff(
+        fresh.replace(">", ">\n").splitlines(), replayed.replace(">", ">\n").splitlines(),
+        "fresh", "replayed", lineterm=""))
+    assert normalised(before) != normalised(after), "the change should be visible on this page"

@@ -1,0 +1,25 @@
+"""The demo organisation that `make run` seeds: people, channels and a real-looking queue."""
+from __future__ import annotations
+
+from app import accounts, channels, conversations, demo
+
+
+async def test_demo_seed_creates_the_team_channels_and_conversations_once(demo_org, db):
+    org_id = demo_org
+    members = {m["email"]: m["role"] for m in await accounts.members(db, org_id)}
+    assert members == {email: role for _, _, email, role in demo.DEMO_USERS}
+    assert sorted(c["name"] for c in await channels.list_channels(db, org_id)) == [
+        "Kundservice NO", "Kundservice SV", "info@"]
+    async with db.transaction(org_id, readonly=True) as tx:
+        total = await tx.fetchval("SELECT count(*) FROM conversations WHERE org_id = $1", org_id)
+        span = await tx.fetchval(
+            "SELECT max(created_at) - min(created_at) FROM conversations WHERE org_id = $1", org_id)
+        seq, events = await tx.fetchrow(
+            "SELECT max(seq), count(*) FROM events WHERE org_id = $1", org_id)
+    assert total == 300 and span.days >= 80
+    assert seq == events, "seeded through the write path: one event per seq, no gaps"
+    queue = await conversations.queue(db, org_id)
+    assert 40 <= len(queue) <= 120
+    assert {row["channel_name"] for row in queue} == {"Kundservice NO", "Kundservice SV", "info@"}
+    assert any(row["needs_reply"] for row in queue)
+    assert await demo.seed(db) is False, "a second run reuses the data"

@@ -1,0 +1,55 @@
+"""No one sees another organisation's data: other organisations' pages answer 404."""
+from __future__ import annotations
+
+from tests.factories import login, make_channel, make_conversation, make_member, make_org
+
+
+async def test_conversation_of_another_organisation_is_not_found(db, client):
+    ours, theirs = await make_org(db, "Vår AB"), await make_org(db, "Deras AB")
+    secret = await make_conversation(db, theirs.actor.org_id, await make_channel(db, theirs),
+                                     subject="Hemlig reklamation", body="Personnummer och allt")
+    own = await make_conversation(db, ours.actor.org_id, await make_channel(db, ours), subject="Vårt eget ärende")
+    await login(client, ours.email)
+    assert (await client.get(f"/conversations/{own}")).status_code == 200
+    response = await client.get(f"/conversations/{secret}")
+    assert response.status_code == 404
+    assert "Hemlig" not in response.text
+    missing = await client.get("/conversations/999999999")
+    assert missing.status_code == 404 and missing.text == response.text, "404 does not reveal existence"
+    dashboard = (await client.get("/")).text
+    assert "Vårt eget ärende" in dashboard and "Hemlig" not in dashboard
+
+
+async def test_admin_cannot_change_members_of_another_organisation(db, client):
+    ours, theirs = await make_org(db), await make_org(db)
+    victim = await make_member(db, theirs.actor.org_id, "editor")
+    token = await login(client, ours.email)
+    for path, data in [(f"/admin/members/{victim.actor.user_id}/role", {"role": "viewer"}),
+                       (f"/admin/members/{victim.actor.user_id}/away", {"away": "1"}),
+                       (f"/admin/members/{victim.actor.user_id}/reset-link", {})]:
+        response = await client.post(path, data=data, headers={"x-csrf-token": token})
+        assert response.status_code == 404, path
+    members_page = (await client.get("/admin/members")).text
+    assert victim.email not in members_page
+
+
+async def test_anonymous_visitors_are_sent_to_login(client):
+    for path in ("/", "/admin/members", "/admin/channels", "/conversations/1"):
+        response = await client.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/login", path
+
+
+async def test_channel_addresses_are_unique_across_organisations(db, client):
+    ours, theirs = await make_org(db), await make_org(db)
+    await login(client, theirs.email)
+    token = (await client.get("/admin/channels")).text
+    from tests.factories import csrf_from, unique_email
+    address = unique_email("support")
+    form = {"kind": "mailbox", "name": "Support", "colour": "green", "address": address,
+            "response_target_minutes": "120", "csrf_token": csrf_from(token)}
+    assert (await client.post("/admin/channels", data=form)).status_code == 303
+    client.cookies.clear()
+    await login(client, ours.email)
+    form["csrf_token"] = csrf_from((await client.get("/admin/channels")).text)
+    response = await client.post("/admin/channels", data=form)
+    assert response.status_code == 400 and "Adressen används redan." in response.text
