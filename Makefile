@@ -19,6 +19,7 @@ run: install
 
 test: install
 	$(PY) -m devtools.test_tools
+	$(VENV)/bin/ruff check --quiet app realtime workers devtools tests
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 

@@ -209,16 +209,11 @@ ORDER BY lower(u.name), u.id
 
 
 async def members(db: Database, org_id: int) -> list:
-    async with db.transaction(org_id, readonly=True) as tx:
-        return await tx.fetch(MEMBERS.format(where=""), org_id)
+    return await db.read(org_id, MEMBERS.format(where=""), org_id)
 
 
 async def member(db: Database, org_id: int, user_id: int):
-    async with db.transaction(org_id, readonly=True) as tx:
-        row = await tx.fetchrow(MEMBERS.format(where="AND m.user_id = $2"), org_id, user_id)
-    if row is None:
-        raise NotFound()
-    return row
+    return await db.read_one(org_id, MEMBERS.format(where="AND m.user_id = $2"), org_id, user_id)
 
 
 async def set_role(db: Database, actor: Actor, user_id: int, role: str) -> None:
@@ -291,13 +286,13 @@ async def invite(db: Database, actor: Actor, email: str, role: str) -> int:
 
 
 async def open_invites(db: Database, org_id: int) -> list:
-    async with db.transaction(org_id, readonly=True) as tx:
-        return await tx.fetch(
-            """SELECT id, email, role, created_at FROM invites
-               WHERE org_id = $1 AND accepted_at IS NULL AND created_at > now() - make_interval(secs => $2)
-               ORDER BY created_at DESC""",
-            org_id, INVITE_MAX_AGE,
-        )
+    return await db.read(
+        org_id,
+        """SELECT id, email, role, created_at FROM invites
+           WHERE org_id = $1 AND accepted_at IS NULL AND created_at > now() - make_interval(secs => $2)
+           ORDER BY created_at DESC""",
+        org_id, INVITE_MAX_AGE,
+    )
 
 
 def invite_token(secret: str, invite_id: int) -> str:
@@ -309,7 +304,7 @@ async def invite_from_token(db: Database, secret: str, token: str):
     try:
         invite_id = _serializer(secret, "invite").loads(token, max_age=INVITE_MAX_AGE)
     except (BadSignature, SignatureExpired):
-        raise NotFound()
+        raise NotFound() from None
     async with db.transaction(None, readonly=True) as tx:
         row = await tx.fetchrow("SELECT * FROM invite_for_link($1)", invite_id)
         existing = await tx.fetchval("SELECT id FROM users WHERE email = $1", row["email"]) if row else None
@@ -362,7 +357,7 @@ async def user_for_reset(db: Database, secret: str, token: str) -> int:
     try:
         user_id, fingerprint = _serializer(secret, "reset").loads(token, max_age=RESET_MAX_AGE)
     except (BadSignature, SignatureExpired, ValueError, TypeError):
-        raise NotFound()
+        raise NotFound() from None
     async with db.transaction(None, readonly=True) as tx:
         password_hash = await tx.fetchval("SELECT password_hash FROM users WHERE id = $1", user_id)
     if password_hash is None or _password_fingerprint(password_hash) != fingerprint:

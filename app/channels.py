@@ -7,7 +7,7 @@ import asyncpg
 
 from app.accounts import Actor, normalise_email, require_admin
 from app.db import Database
-from app.errors import Invalid, NotFound
+from app.errors import Invalid
 from app.i18n import N_
 
 KINDS = ("forum", "mailbox")
@@ -25,16 +25,11 @@ ORDER BY c.kind, lower(c.name), c.id
 
 
 async def list_channels(db: Database, org_id: int) -> list:
-    async with db.transaction(org_id, readonly=True) as tx:
-        return await tx.fetch(CHANNELS.format(where=""), org_id)
+    return await db.read(org_id, CHANNELS.format(where=""), org_id)
 
 
 async def get_channel(db: Database, org_id: int, channel_id: int):
-    async with db.transaction(org_id, readonly=True) as tx:
-        row = await tx.fetchrow(CHANNELS.format(where="AND c.id = $2"), org_id, channel_id)
-    if row is None:
-        raise NotFound()
-    return row
+    return await db.read_one(org_id, CHANNELS.format(where="AND c.id = $2"), org_id, channel_id)
 
 
 def _clean(kind: str, name: str, colour: str, address: str, target_minutes: int | str) -> tuple:
@@ -53,7 +48,7 @@ def _clean(kind: str, name: str, colour: str, address: str, target_minutes: int 
     try:
         target = int(target_minutes)
     except (TypeError, ValueError):
-        raise Invalid(N_("The response-time target is a number of minutes."), "response_target_minutes")
+        raise Invalid(N_("The response-time target is a number of minutes."), "response_target_minutes") from None
     if not 1 <= target <= 60 * 24 * 30:
         raise Invalid(N_("The response-time target is between 1 minute and 30 days."), "response_target_minutes")
     return kind, name, colour, address, target
@@ -72,5 +67,5 @@ async def create_channel(db: Database, actor: Actor, *, kind: str, name: str, co
             )
             await tx.emit("channel.created", channel_id=channel_id, actor_id=actor.user_id)
     except asyncpg.UniqueViolationError:
-        raise Invalid(N_("That address is already in use."), "address")
+        raise Invalid(N_("That address is already in use."), "address") from None
     return channel_id

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_DATABASE_URL = "postgresql://samsyn_app@127.0.0.1:55432/samsyn"
@@ -35,9 +35,10 @@ class Settings:
     # Cookies get the Secure flag unless the site is served over plain http (local development).
     secure_cookies: bool = False
     db_pool_max: int = 10
+    # failed logins per e-mail address, and per client address, within the window
     login_attempts: int = 10
-    login_window_seconds: int = 900
-    extra_origins: tuple[str, ...] = field(default_factory=tuple)
+    login_attempts_per_address: int = 50
+    login_window_seconds: int = 900  # 15 minutes
 
     @property
     def base_url(self) -> str:
@@ -60,5 +61,6 @@ class Settings:
             public_url=public_url,
             secure_cookies=public_url.startswith("https://"),
             db_pool_max=int(env.get("DB_POOL_MAX", "10")),
-            extra_origins=tuple(o for o in env.get("ALLOWED_ORIGINS", "").split(",") if o),
+            login_attempts=int(env.get("LOGIN_ATTEMPTS", "10")),
+            login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", "50")),
         )

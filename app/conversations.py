@@ -49,8 +49,7 @@ WHERE v.org_id = $1 AND v.id = $2
 
 async def queue(db: Database, org_id: int, limit: int = 500) -> list:
     """Open conversations of every channel, newest arrival first."""
-    async with db.transaction(org_id, readonly=True) as tx:
-        return await tx.fetch(QUEUE, org_id, limit)
+    return await db.read(org_id, QUEUE, org_id, limit)
 
 
 async def queue_row(tx: Tx, conversation_id: int):

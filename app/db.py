@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 
 from app import events as event_catalogue
 from app.config import Settings, redact
+from app.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,19 @@ class Database:
         for event in tx.published:
             await self.publish(event)
 
+    async def read(self, org_id: int | None, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """Rows from one read-only query in the organisation's scope."""
+        async with self.transaction(org_id, readonly=True) as tx:
+            return await tx.fetch(sql, *args)
+
+    async def read_one(self, org_id: int | None, sql: str, *args: Any) -> asyncpg.Record:
+        """The one row a query finds in the organisation's scope, else NotFound."""
+        async with self.transaction(org_id, readonly=True) as tx:
+            row = await tx.fetchrow(sql, *args)
+        if row is None:
+            raise NotFound()
+        return row
+
     async def publish(self, event: dict) -> None:
         # A lost publish is recovered by the clients' seq check, so a Redis fault must never
         # fail a change that has already committed.
@@ -176,11 +190,10 @@ def role_of(url: str) -> str:
 
 async def events_after(db: Database, org_id: int, seq: int, limit: int = 1000) -> list[dict]:
     """Committed events of an organisation after `seq`, oldest first (replay reads these)."""
-    async with db.transaction(org_id, readonly=True) as tx:
-        rows = await tx.fetch(
-            "SELECT org_id, seq, kind, payload FROM events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            org_id, seq, limit,
-        )
+    rows = await db.read(
+        org_id, "SELECT org_id, seq, kind, payload FROM events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        org_id, seq, limit,
+    )
     return [dict(r) for r in rows]
 
 

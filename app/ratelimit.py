@@ -1,4 +1,4 @@
-"""Fixed-window rate limits kept in Redis (login attempts now, public posting later)."""
+"""Failure counters in Redis with a fixed window (login attempts now, public posting later)."""
 from __future__ import annotations
 
 import logging
@@ -7,34 +7,49 @@ import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
+# A Redis fault lets the attempt through (logged): Redis carries no durable state, and a
+# login outage is worse than a short gap in throttling.
 
-async def hit(redis: aioredis.Redis | None, key: str, limit: int, window_seconds: int) -> int | None:
-    """Count one attempt; returns seconds to wait when over the limit, else None.
 
-    A Redis fault lets the attempt through (logged): Redis carries no durable state, and a
-    login outage is worse than a short gap in throttling.
-    """
+def _key(name: str) -> str:
+    return f"samsyn:rl:{name}"
+
+
+async def retry_after(redis: aioredis.Redis | None, limits: list[tuple[str, int]]) -> int | None:
+    """Seconds to wait if any counter has reached its limit, else None."""
     if redis is None:
         return None
-    full_key = f"samsyn:rl:{key}"
     try:
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.incr(full_key)
-            pipe.expire(full_key, window_seconds, nx=True)
-            pipe.ttl(full_key)
-            count, _, ttl = await pipe.execute()
+        async with redis.pipeline(transaction=False) as pipe:
+            for name, _ in limits:
+                pipe.get(_key(name))
+                pipe.ttl(_key(name))
+            values = await pipe.execute()
     except Exception as exc:  # noqa: BLE001
-        log.warning("rate limit check failed", extra={"key": key, "error": repr(exc)})
+        log.warning("rate limit check failed", extra={"error": repr(exc)})
         return None
-    if count > limit:
-        return max(int(ttl), 1)
-    return None
+    waits = [max(int(ttl), 1) for (_, limit), count, ttl in zip(limits, values[::2], values[1::2], strict=True)
+             if count is not None and int(count) >= limit]
+    return max(waits) if waits else None
 
 
-async def clear(redis: aioredis.Redis | None, key: str) -> None:
+async def count_failure(redis: aioredis.Redis | None, names: list[str], window_seconds: int) -> None:
     if redis is None:
         return
     try:
-        await redis.delete(f"samsyn:rl:{key}")
+        async with redis.pipeline(transaction=True) as pipe:
+            for name in names:
+                pipe.incr(_key(name))
+                pipe.expire(_key(name), window_seconds, nx=True)
+            await pipe.execute()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("rate limit count failed", extra={"error": repr(exc)})
+
+
+async def clear(redis: aioredis.Redis | None, name: str) -> None:
+    if redis is None:
+        return
+    try:
+        await redis.delete(_key(name))
     except Exception:  # noqa: BLE001
         pass

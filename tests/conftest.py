@@ -48,6 +48,7 @@ async def settings(servers) -> Settings:
         secret_key="test-secret-key-not-for-production",
         web_port=web_port,
         login_attempts=5,
+        login_attempts_per_address=20,
         login_window_seconds=60,
     )
     await migrate(settings.database_owner_url, "samsyn_app")

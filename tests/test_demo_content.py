@@ -49,7 +49,7 @@ def test_message_offsets_start_at_zero_and_strictly_increase():
         for c in convs:
             offsets = [m.minutes_after_start for m in c.messages]
             assert offsets and offsets[0] == 0
-            assert all(a < b for a, b in zip(offsets, offsets[1:])), offsets
+            assert all(a < b for a, b in zip(offsets, offsets[1:], strict=False)), offsets
 
 
 def test_fields_are_valid_per_channel():

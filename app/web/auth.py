@@ -7,6 +7,7 @@ from starlette.routing import Route
 
 from app import accounts, ratelimit
 from app.errors import Invalid, NotFound
+from app.i18n import N_
 from app.web.base import LANG_COOKIE, login_required, page, redirect, session_of, t
 from app.web.middleware import SESSION_COOKIE, cookie_header, session_signer
 
@@ -35,14 +36,15 @@ async def login(request: Request) -> Response:
     form = await request.form()
     email = str(form.get("email", "")).strip().lower()[:254]
     password = str(form.get("password", ""))
-    limit, window = state.settings.login_attempts, state.settings.login_window_seconds
-    retry_after = (await ratelimit.hit(state.redis, f"login:ip:{_client_ip(request)}", limit * 5, window)
-                   or await ratelimit.hit(state.redis, f"login:email:{email}", limit, window))
-    if retry_after:
-        return _too_many(request, email, retry_after)
+    settings = state.settings
+    counters = [(f"login:email:{email}", settings.login_attempts),
+                (f"login:ip:{_client_ip(request)}", settings.login_attempts_per_address)]
+    if wait := await ratelimit.retry_after(state.redis, counters):
+        return _too_many(request, email, wait)
     user_id = await accounts.authenticate(state.db, email, password)
     token = await accounts.start_session(state.db, user_id) if user_id else None
     if token is None:
+        await ratelimit.count_failure(state.redis, [name for name, _ in counters], settings.login_window_seconds)
         # One message whether or not the account exists.
         return page(request, "pages/login.html", 400, email=email,
                     error=t(request, "Wrong e-mail address or password."))
@@ -70,7 +72,7 @@ async def set_language(request: Request) -> Response:
     form = await request.form()
     locale = str(form.get("locale", ""))
     if locale not in ("sv", "en"):
-        raise Invalid("Unknown language.")
+        raise Invalid(N_("Unknown language."))
     session = session_of(request)
     if session:
         await accounts.set_locale(request.app.state.db, session.actor.user_id, locale)
@@ -87,7 +89,7 @@ async def switch_organization(request: Request) -> Response:
     try:
         org_id = int(form.get("org_id", ""))
     except ValueError:
-        raise NotFound()
+        raise NotFound() from None
     session = session_of(request)
     await accounts.switch_organization(request.app.state.db, request.state.session_token,
                                        session.actor.user_id, org_id)
