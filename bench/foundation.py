@@ -1,0 +1,141 @@
+"""Foundation numbers: the write path's event rate, dashboard render time, login cost.
+
+    .venv/bin/python -m bench.foundation [--writers 1,4,16] [--seconds 5] [--requests 300]
+
+Starts its own PostgreSQL and Redis in a temporary directory (like the tests), seeds the demo
+organisation, then measures. Loopback only; every loop is bounded by count and time.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import redis.asyncio as aioredis
+import uvicorn
+
+from app import accounts, demo
+from app.config import Settings
+from app.db import Database, migrate
+from app.main import create_app
+from devtools.services import PostgresServer, RedisServer, bootstrap_database, free_port
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+async def event_rate(db: Database, org_ids: list[int], writers: int, seconds: float) -> tuple[int, float]:
+    """Committed changes per second with `writers` concurrent writers spread over `org_ids`."""
+    user_ids = {}
+    for org_id in org_ids:
+        rows = await accounts.members(db, org_id)
+        user_ids[org_id] = rows[0]["id"]
+    deadline = time.perf_counter() + seconds
+    done = 0
+
+    async def writer(i: int) -> None:
+        nonlocal done
+        org_id = org_ids[i % len(org_ids)]
+        away = False
+        while time.perf_counter() < deadline:
+            async with db.transaction(org_id) as tx:
+                away = not away
+                await tx.execute("UPDATE memberships SET away = $3 WHERE org_id = $1 AND user_id = $2",
+                                 org_id, user_ids[org_id], away)
+                await tx.emit("member.away_changed", user_id=user_ids[org_id], away=away, actor_id=user_ids[org_id])
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(i) for i in range(writers)))
+    return done, done / (time.perf_counter() - started)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--writers", default="1,4,16")
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="samsyn-bench-"))
+    pg, rd = PostgresServer(root, free_port()), RedisServer(root, free_port())
+    pg.start()
+    rd.start()
+    try:
+        await bootstrap_database(f"postgresql://postgres@127.0.0.1:{pg.port}/postgres", "samsyn", "samsyn", "samsyn_app")
+        settings = Settings(database_url=f"postgresql://samsyn_app@127.0.0.1:{pg.port}/samsyn",
+                            database_owner_url=f"postgresql://samsyn@127.0.0.1:{pg.port}/samsyn",
+                            redis_url=f"redis://127.0.0.1:{rd.port}/0", secret_key="bench", web_port=free_port(),
+                            db_pool_max=20, login_attempts=10**6, login_attempts_per_address=10**6)
+        await migrate(settings.database_owner_url, "samsyn_app")
+        redis = aioredis.from_url(settings.redis_url)
+        db = await Database.connect(settings, redis)
+
+        started = time.perf_counter()
+        await demo.seed(db)
+        print(f"seed demo organisation (300 conversations, through the write path): {time.perf_counter() - started:.1f} s")
+
+        demo_org = (await accounts.organizations_of(db, (await accounts.authenticate(
+            db, demo.DEMO_USERS[0][2], demo.DEMO_PASSWORD))))[0][0]
+        others = []
+        for i in range(15):
+            org_id = await accounts.create_organization(db, f"Bench {i}")
+            user_id = await accounts.create_user(db, f"bench{i}@bench.samsyn.se", "Bench", "bench-password")
+            await accounts.add_member(db, org_id, user_id, "admin")
+            others.append(org_id)
+
+        for writers in [int(w) for w in args.writers.split(",")]:
+            n, rate = await event_rate(db, [demo_org], writers, args.seconds)
+            seqs = await db.read(demo_org, "SELECT count(*) AS n, max(seq) AS top FROM events WHERE org_id = $1", demo_org)
+            gaps = "gap-free" if seqs[0]["n"] == seqs[0]["top"] else f"GAPS: {seqs[0]['top'] - seqs[0]['n']}"
+            print(f"write path, one organisation, {writers:>2} writers: {rate:7.0f} changes/s ({n} events, {gaps})")
+            n, rate = await event_rate(db, [demo_org, *others], writers, args.seconds)
+            print(f"write path, 16 organisations, {writers:>2} writers: {rate:7.0f} changes/s ({n} events)")
+
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.web_port,
+                                               log_level="warning"))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.02)
+        async with httpx.AsyncClient(base_url=settings.base_url) as client:
+            page = await client.get("/login")
+            token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+            anonymous = client.cookies["samsyn_csrf"]
+            logins = []
+            for _ in range(20):
+                client.cookies.clear()
+                client.cookies.set("samsyn_csrf", anonymous)
+                t = time.perf_counter()
+                r = await client.post("/login", data={"email": demo.DEMO_USERS[0][2], "password": demo.DEMO_PASSWORD,
+                                                      "csrf_token": token})
+                logins.append((time.perf_counter() - t) * 1000)
+                assert r.status_code == 303
+            print(f"login (argon2 verify + session): p50 {pct(logins, .5):.1f} ms, p95 {pct(logins, .95):.1f} ms")
+            rows = (await client.get("/")).text.count('class="queue-row')
+            times = []
+            for _ in range(args.requests):
+                t = time.perf_counter()
+                r = await client.get("/")
+                times.append((time.perf_counter() - t) * 1000)
+                assert r.status_code == 200
+            print(f"dashboard GET / ({rows} open rows, sequential): p50 {pct(times, .5):.1f} ms, "
+                  f"p95 {pct(times, .95):.1f} ms, mean {statistics.mean(times):.1f} ms")
+        server.should_exit = True
+        await task
+        await db.close()
+        await redis.aclose()
+    finally:
+        rd.stop()
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
