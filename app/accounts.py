@@ -39,6 +39,7 @@ class Actor:
     locale: str
     org_name: str
     time_zone: str
+    away: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -137,7 +138,7 @@ WHERE s.token_hash = $1 AND s.expires_at > now()
 """
 
 LOAD_MEMBERSHIP = """
-SELECT m.role, o.name AS org_name, o.time_zone
+SELECT m.role, m.away, o.name AS org_name, o.time_zone
 FROM memberships m JOIN organizations o ON o.id = m.org_id
 WHERE m.org_id = $1 AND m.user_id = $2
 """
@@ -174,7 +175,8 @@ async def load_session(db: Database, token: str) -> Session | None:
         m = await tx.fetchrow(LOAD_MEMBERSHIP, s["org_id"], s["user_id"])
     if m is None:  # membership removed since login
         return None
-    actor = Actor(s["user_id"], s["org_id"], m["role"], s["name"], s["email"], s["locale"], m["org_name"], m["time_zone"])
+    actor = Actor(s["user_id"], s["org_id"], m["role"], s["name"], s["email"], s["locale"], m["org_name"],
+                  m["time_zone"], m["away"])
     return Session(actor, s["csrf_token"], await organizations_of(db, s["user_id"]))
 
 

@@ -34,5 +34,8 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # uvicorn's own access log would repeat ours without the request id
+    # uvicorn's own lines go through the same JSON handler; its access log would repeat ours
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True

@@ -47,6 +47,30 @@ async def test_post_without_csrf_token_is_refused_and_changes_nothing(db, client
     assert (await accounts.member(db, admin.actor.org_id, editor.actor.user_id))["role"] == "editor"
 
 
+async def test_post_from_a_foreign_origin_is_refused_even_with_the_token(db, client):
+    admin = await make_org(db)
+    editor = await make_member(db, admin.actor.org_id, "editor")
+    token = await login(client, admin.email)
+    response = await client.post(f"/admin/members/{editor.actor.user_id}/away", data={"away": "1"},
+                                 headers={"x-csrf-token": token, "origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert (await accounts.member(db, admin.actor.org_id, editor.actor.user_id))["away"] is False
+    same_site = await client.post(f"/admin/members/{editor.actor.user_id}/away", data={"away": "1"},
+                                  headers={"x-csrf-token": token, "origin": str(client.base_url).rstrip("/")})
+    assert same_site.status_code == 303
+
+
+async def test_anyone_sets_themselves_away_and_back(db, client):
+    admin = await make_org(db)
+    viewer = await make_member(db, admin.actor.org_id, "viewer", "Viktor Sand")
+    token = await login(client, viewer.email)
+    assert (await client.post("/away", data={"away": "1"}, headers={"x-csrf-token": token})).status_code == 303
+    assert (await accounts.member(db, admin.actor.org_id, viewer.actor.user_id))["away"] is True
+    assert "Jag är tillbaka" in (await client.get("/")).text
+    await client.post("/away", data={"away": "0"}, headers={"x-csrf-token": token})
+    assert (await accounts.member(db, admin.actor.org_id, viewer.actor.user_id))["away"] is False
+
+
 async def test_login_form_needs_its_csrf_cookie(client):
     response = await client.post("/login", data={"email": "a@b.se", "password": "x", "csrf_token": "y" * 43})
     assert response.status_code == 403

@@ -6,9 +6,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import accounts, ratelimit
-from app.errors import Invalid, NotFound
-from app.i18n import N_
-from app.web.base import LANG_COOKIE, login_required, page, redirect, session_of, t
+from app.errors import Invalid
+from app.web.base import page, redirect, session_of, t
 from app.web.middleware import SESSION_COOKIE, cookie_header, session_signer
 
 
@@ -68,34 +67,6 @@ async def logout(request: Request) -> Response:
     return response
 
 
-async def set_language(request: Request) -> Response:
-    form = await request.form()
-    locale = str(form.get("locale", ""))
-    if locale not in ("sv", "en"):
-        raise Invalid(N_("Unknown language."))
-    session = session_of(request)
-    if session:
-        await accounts.set_locale(request.app.state.db, session.actor.user_id, locale)
-    back = request.headers.get("referer", "/")
-    response = redirect(back if back.startswith(str(request.base_url)) else "/")
-    response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, httponly=True, samesite="lax",
-                        secure=request.app.state.settings.secure_cookies)
-    return response
-
-
-@login_required
-async def switch_organization(request: Request) -> Response:
-    form = await request.form()
-    try:
-        org_id = int(form.get("org_id", ""))
-    except ValueError:
-        raise NotFound() from None
-    session = session_of(request)
-    await accounts.switch_organization(request.app.state.db, request.state.session_token,
-                                       session.actor.user_id, org_id)
-    return redirect("/")
-
-
 async def invite_page(request: Request) -> Response:
     state = request.app.state
     token = request.path_params["token"]
@@ -138,8 +109,6 @@ routes = [
     Route("/login", login_form, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
-    Route("/language", set_language, methods=["POST"]),
-    Route("/organization", switch_organization, methods=["POST"]),
     Route("/invite/{token}", invite_page, methods=["GET", "POST"]),
     Route("/reset/{token}", reset_page, methods=["GET", "POST"]),
 ]

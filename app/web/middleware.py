@@ -11,7 +11,7 @@ import re
 import secrets
 import time
 import uuid
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from itsdangerous import BadSignature, Signer
 from starlette.datastructures import MutableHeaders
@@ -130,7 +130,8 @@ class SessionAndCsrf:
             if too_big:
                 return await PlainTextResponse("Request body too large", 413)(scope, receive, send)
             sent = conn.headers.get(CSRF_HEADER) or _form_token(conn.headers.get("content-type", ""), body)
-            if new_anon_token or not sent or not hmac.compare_digest(sent, expected):
+            if (new_anon_token or not sent or not hmac.compare_digest(sent, expected)
+                    or not _same_origin(conn)):
                 return await PlainTextResponse("CSRF token missing or wrong", 403)(scope, receive, send)
             receive = _replay(body)
 
@@ -166,6 +167,12 @@ def _form_token(content_type: str, body: bytes) -> str | None:
         return None
     values = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD)
     return values[0] if values else None
+
+
+def _same_origin(conn: HTTPConnection) -> bool:
+    # Browsers send Origin on cross-site POSTs; when present it must name this very site.
+    origin = conn.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == conn.headers.get("host")
 
 
 def _replay(body: bytes):
