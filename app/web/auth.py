@@ -1,4 +1,4 @@
-"""Login, logout, language and organisation choice, invite acceptance, password reset."""
+"""Login, logout, invite acceptance, password reset."""
 from __future__ import annotations
 
 from starlette.requests import Request

@@ -29,6 +29,8 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_FORM_BYTES = 1_000_000
+CSRF_REFUSED = ("Formuläret har gått ut eller kom från en annan webbplats. Ladda om sidan och försök igen.\n"
+                "The form has expired or came from another site. Reload the page and try again.\n")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -132,7 +134,7 @@ class SessionAndCsrf:
             sent = conn.headers.get(CSRF_HEADER) or _form_token(conn.headers.get("content-type", ""), body)
             if (new_anon_token or not sent or not hmac.compare_digest(sent, expected)
                     or not _same_origin(conn)):
-                return await PlainTextResponse("CSRF token missing or wrong", 403)(scope, receive, send)
+                return await PlainTextResponse(CSRF_REFUSED, 403)(scope, receive, send)
             receive = _replay(body)
 
         async def send_with_cookie(message):
