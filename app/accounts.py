@@ -158,6 +158,7 @@ async def start_session(db: Database, user_id: int) -> str | None:
         last = await tx.fetchval("SELECT last_org_id FROM users WHERE id = $1", user_id)
         org_id = last if last in {o[0] for o in orgs} else orgs[0][0]
         token = secrets.token_urlsafe(32)
+        await tx.execute("DELETE FROM sessions WHERE user_id = $1 AND expires_at < now()", user_id)
         await tx.execute(
             "INSERT INTO sessions (token_hash, user_id, org_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4, $5)",
             _token_hash(token), user_id, org_id, secrets.token_urlsafe(32),

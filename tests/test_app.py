@@ -59,6 +59,11 @@ def test_settings_come_from_the_environment_with_defaults():
     assert s.web_port == 9000 and s.base_url == "https://help.example.se" and s.secure_cookies
 
 
+async def test_missing_static_file_is_a_plain_404(client):
+    response = await client.get("/static/nope.css")
+    assert response.status_code == 404 and "Hittades inte" in response.text
+
+
 async def test_every_response_carries_a_request_id_and_a_strict_csp(client):
     response = await client.get("/login", headers={"x-request-id": "abc12345-from-proxy"})
     assert response.headers["x-request-id"] == "abc12345-from-proxy"

@@ -15,7 +15,7 @@ LANG_COOKIE = "samsyn_lang"
 
 
 def session_of(request: Request) -> Session | None:
-    return request.state.session
+    return getattr(request.state, "session", None)  # none on paths the session middleware skips
 
 
 def actor_of(request: Request) -> Actor:
@@ -39,7 +39,7 @@ def page(request: Request, template: str, status: int = 200, **context) -> HTMLR
         request=request,
         session=session,
         actor=session.actor if session else None,
-        csrf_token=request.state.csrf_token,
+        csrf_token=getattr(request.state, "csrf_token", ""),
         locale=locale_of(request),
         time_zone=session.actor.time_zone if session else "Europe/Stockholm",
         **context,

@@ -28,6 +28,7 @@ CSRF_COOKIE = "samsyn_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+NO_SESSION_PREFIXES = ("/static/", "/healthz")  # read-only, the same for everyone
 MAX_FORM_BYTES = 1_000_000
 CSRF_REFUSED = ("Formuläret har gått ut eller kom från en annan webbplats. Ladda om sidan och försök igen.\n"
                 "The form has expired or came from another site. Reload the page and try again.\n")
@@ -100,7 +101,7 @@ class SessionAndCsrf:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith(NO_SESSION_PREFIXES):
             return await self.app(scope, receive, send)
         state = scope["app"].state
         conn = HTTPConnection(scope)
