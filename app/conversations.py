@@ -52,14 +52,19 @@ async def queue(db: Database, org_id: int, limit: int = 500) -> list:
     return await db.read(org_id, QUEUE, org_id, limit)
 
 
-async def queue_row(tx: Tx, conversation_id: int):
-    return await tx.fetchrow(ROW.format(where="AND v.id = $2"), tx.org_id, conversation_id)
+ONE_ROW = ROW.format(where="AND v.id = $2")
+
+
+async def find_row(db: Database, org_id: int, conversation_id: int):
+    """The conversation's queue row, or None."""
+    rows = await db.read(org_id, ONE_ROW, org_id, conversation_id)
+    return rows[0] if rows else None
 
 
 async def get(db: Database, org_id: int, conversation_id: int):
     """A conversation with its messages, oldest first."""
     async with db.transaction(org_id, readonly=True) as tx:
-        row = await queue_row(tx, conversation_id)
+        row = await tx.fetchrow(ONE_ROW, org_id, conversation_id)
         if row is None:
             raise NotFound()
         messages = await tx.fetch(

@@ -112,8 +112,8 @@ class Database:
                 tx = Tx(conn, org_id)
                 yield tx
         # Only here has the transaction committed; a rollback raised out of the block above.
-        for event in tx.published:
-            await self.publish(event)
+        if tx.published:
+            await self.publish(tx.published)
 
     async def read(self, org_id: int | None, sql: str, *args: Any) -> list[asyncpg.Record]:
         """Rows from one read-only query in the organisation's scope."""
@@ -128,15 +128,19 @@ class Database:
             raise NotFound()
         return row
 
-    async def publish(self, event: dict) -> None:
+    async def publish(self, events: list[dict]) -> None:
+        """Ring the doorbell for committed events: {org_id, seq, kind} on the organisation's channel."""
         # A lost publish is recovered by the clients' seq check, so a Redis fault must never
         # fail a change that has already committed.
         if self.redis is None:
             return
         try:
-            await self.redis.publish(events_channel(event["org_id"]), json.dumps(event))
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for event in events:
+                    pipe.publish(events_channel(event["org_id"]), json.dumps(event))
+                await pipe.execute()
         except Exception as exc:  # noqa: BLE001 - any Redis fault, logged and survived
-            log.warning("event publish failed", extra={"event": event, "error": repr(exc)})
+            log.warning("event publish failed", extra={"events": events, "error": repr(exc)})
 
 
 # --- migrations ---------------------------------------------------------------------------

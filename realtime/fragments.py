@@ -15,7 +15,7 @@ from app import accounts, channels, conversations
 from app.db import Database
 from app.templating import render
 
-EVERYONE = "members"  # every member of the organisation, viewers included
+MEMBERS = "members"  # every member of the organisation, viewers included
 ADMINS = "admins"
 
 
@@ -54,20 +54,19 @@ class Renderer:
 
     async def channel_strip(self) -> Piece:
         rows = await channels.list_channels(self.db, self.org_id)
-        return Piece(replace(self.partial("channel_strip", channels=rows)), EVERYONE)
+        return Piece(replace(self.partial("channel_strip", channels=rows)), MEMBERS)
 
     async def queue_row(self, conversation_id: int) -> list[Piece]:
         """The conversation's row as it is now: replaced while open, removed once it is not."""
-        async with self.db.transaction(self.org_id, readonly=True) as tx:
-            row = await conversations.queue_row(tx, conversation_id)
+        row = await conversations.find_row(self.db, self.org_id, conversation_id)
         if row is None or row["status"] != "open" or row["spam"]:
-            return [Piece(delete(f"conversation-{conversation_id}"), EVERYONE)]
-        return [Piece(replace(self.partial("queue_row", row=row)), EVERYONE)]
+            return [Piece(delete(f"conversation-{conversation_id}"), MEMBERS)]
+        return [Piece(replace(self.partial("queue_row", row=row)), MEMBERS)]
 
     async def whole_queue(self) -> Piece:
         # A conversation back in the queue belongs at its arrival position, not at the top.
         rows = await conversations.queue(self.db, self.org_id)
-        return Piece(replace(self.partial("queue", rows=rows)), EVERYONE)
+        return Piece(replace(self.partial("queue", rows=rows)), MEMBERS)
 
     async def member_row(self, user_id: int) -> Piece:
         member = await accounts.member(self.db, self.org_id, user_id)
@@ -97,12 +96,11 @@ async def _member_invited(r: Renderer, p: dict) -> list[Piece]:
 
 
 async def _conversation_created(r: Renderer, p: dict) -> list[Piece]:
-    async with r.db.transaction(r.org_id, readonly=True) as tx:
-        row = await conversations.queue_row(tx, p["conversation_id"])
+    row = await conversations.find_row(r.db, r.org_id, p["conversation_id"])
     pieces = [await r.channel_strip()]
     if row is not None and row["status"] == "open" and not row["spam"]:
         html = insert(r.partial("queue_row", row=row), "afterbegin", "queue-rows", "ol")
-        pieces.insert(0, Piece(html, EVERYONE))
+        pieces.insert(0, Piece(html, MEMBERS))
     return pieces
 
 

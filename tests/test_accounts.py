@@ -233,3 +233,11 @@ async def test_a_person_in_two_organisations_switches_between_them(db, client):
     stranger = await accounts.create_organization(db, "Främmande AB")
     r = await client.post("/organization", data={"org_id": str(stranger)}, headers={"x-csrf-token": token})
     assert r.status_code == 404
+
+
+async def test_oversized_form_is_refused_with_413(db, client):
+    admin = await make_org(db)
+    token = await login(client, admin.email)
+    response = await client.post("/admin/channels", content=b"name=" + b"x" * 1_100_000,
+                                 headers={"x-csrf-token": token, "content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413

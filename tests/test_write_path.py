@@ -145,3 +145,17 @@ async def test_needs_reply_follows_the_latest_public_message(db):
     assert not await needs_reply()
     await conversations.add_message(db, org_id, conv, kind="customer", body="Förresten, en sak till…")
     assert await needs_reply(), "a new customer message clears the mark"
+
+
+async def test_events_of_one_transaction_are_published_in_seq_order(db, redis_client):
+    admin = await make_org(db)
+    channel = await make_channel(db, admin)
+    pubsub = redis_client.pubsub()
+    await pubsub.subscribe(events_channel(admin.actor.org_id))
+    await pubsub.get_message(timeout=1)
+    await make_conversation(db, admin.actor.org_id, channel)
+    received = [json.loads((await pubsub.get_message(ignore_subscribe_messages=True, timeout=2))["data"])
+                for _ in range(2)]
+    assert [e["kind"] for e in received] == ["conversation.created", "message.added"]
+    assert received[1]["seq"] == received[0]["seq"] + 1
+    await pubsub.aclose()
