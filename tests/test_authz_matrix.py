@@ -1,0 +1,110 @@
+"""Every route, called as every kind of visitor on organisation A's objects.
+
+Adding a route without a row here fails `test_every_route_is_in_the_matrix`, so each new
+screen or action states who may use it. Rows: (method, path, expectation per visitor);
+visitors: anonymous, viewer / editor / admin of A, admin of another organisation B.
+"""
+from __future__ import annotations
+
+import httpx
+from starlette.routing import Mount, Route
+
+from app.main import create_app
+from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
+
+VISITORS = ("anonymous", "viewer", "editor", "admin", "other_admin")
+OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", "forbidden", "not_found"
+
+# expectation for (anonymous, viewer, editor, admin of A, admin of B)
+MEMBERS_ONLY = (LOGIN, OK, OK, OK, OK)
+ADMINS_ONLY = (LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)
+ADMINS_OF_A = (LOGIN, FORBIDDEN, FORBIDDEN, OK, NOT_FOUND)
+MEMBERS_OF_A = (LOGIN, OK, OK, OK, NOT_FOUND)
+ANYONE = (OK, OK, OK, OK, OK)
+BACK_TO_LOGIN = (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)
+
+MATRIX = [
+    ("GET", "/", MEMBERS_ONLY, None),
+    ("GET", "/conversations/{conversation}", MEMBERS_OF_A, None),
+    ("GET", "/admin/members", ADMINS_ONLY, None),
+    ("POST", "/admin/members/invite", ADMINS_ONLY, lambda: {"email": unique_email(), "role": "viewer"}),
+    ("POST", "/admin/members/{member}/role", ADMINS_OF_A, lambda: {"role": "editor"}),
+    ("POST", "/admin/members/{member}/away", ADMINS_OF_A, lambda: {"away": "0"}),
+    ("POST", "/admin/members/{member}/reset-link", ADMINS_OF_A, dict),
+    ("GET", "/admin/channels", ADMINS_ONLY, None),
+    ("POST", "/admin/channels", ADMINS_ONLY, lambda: {"kind": "mailbox", "name": "Ny", "colour": "teal",
+                                                      "address": unique_email("ny"), "response_target_minutes": "60"}),
+    ("POST", "/organization", MEMBERS_OF_A, lambda: {"org_id": "{org}"}),
+    ("POST", "/away", MEMBERS_ONLY, lambda: {"away": "0"}),
+    ("POST", "/language", ANYONE, lambda: {"locale": "sv"}),
+    ("POST", "/logout", BACK_TO_LOGIN, dict),
+]
+# Reached without a session by design; their own tests cover the token or password they check.
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/invite/{token}"), ("POST", "/invite/{token}"),
+          ("GET", "/reset/{token}"), ("POST", "/reset/{token}"), ("GET", "/healthz"), ("GET", "/static")}
+
+
+def app_routes() -> set[tuple[str, str]]:
+    found = set()
+
+    def walk(routes, prefix=""):
+        for r in routes:
+            if isinstance(r, Mount) and r.routes:
+                walk(r.routes, prefix + r.path)
+            elif isinstance(r, Mount):
+                found.add(("GET", prefix + r.path))
+            elif isinstance(r, Route):
+                path = (prefix + r.path).replace(":int}", "}")
+                for method in r.methods - {"HEAD"}:
+                    found.add((method, path))
+
+    walk(create_app().routes)
+    return found
+
+
+def test_every_route_is_in_the_matrix():
+    listed = {(m, p.replace("{conversation}", "{id}").replace("{member}", "{id}")) for m, p, _, _ in MATRIX} | PUBLIC
+    assert app_routes() == listed
+
+
+def outcome(response: httpx.Response) -> str:
+    if response.status_code == 303 and response.headers["location"] == "/login":
+        return LOGIN
+    if response.status_code in (200, 303):
+        return OK
+    return {403: FORBIDDEN, 404: NOT_FOUND}.get(response.status_code, f"status {response.status_code}")
+
+
+async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
+    admin = await make_org(db, "A AB")
+    org_a = admin.actor.org_id
+    viewer = await make_member(db, org_a, "viewer", "Viktor Sand")
+    editor = await make_member(db, org_a, "editor", "Anna Lind")
+    other = await make_org(db, "B AB")
+    conversation = await make_conversation(db, org_a, await make_channel(db, admin), subject="A:s ärende")
+    ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a}
+
+    clients = {}
+    for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):
+        client = httpx.AsyncClient(base_url=server)
+        token = await login(client, person.email) if person else csrf_from((await client.get("/login")).text)
+        clients[name] = (client, token)
+
+    wrong = []
+    try:
+        # /logout is last in MATRIX: it ends the sessions the other rows need
+        for method, path, expected, data in MATRIX:
+            for visitor, want in zip(VISITORS, expected, strict=True):
+                client, token = clients[visitor]
+                form = {k: v.format(**ids) for k, v in (data() if data else {}).items()}
+                response = await client.request(method, path.format(**ids), data=form or None,
+                                                headers={"x-csrf-token": token})
+                if (got := outcome(response)) != want:
+                    wrong.append(f"{method} {path} as {visitor}: {got}, expected {want}")
+        for visitor in VISITORS[1:]:  # and after it, no one is logged in any more
+            if outcome(await clients[visitor][0].get("/")) != LOGIN:
+                wrong.append(f"still logged in after /logout: {visitor}")
+    finally:
+        for client, _ in clients.values():
+            await client.aclose()
+    assert not wrong, "\n".join(wrong)
