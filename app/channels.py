@@ -54,6 +54,27 @@ def _clean(kind: str, name: str, colour: str, address: str, target_minutes: int 
     return kind, name, colour, address, target
 
 
+async def update_channel(db: Database, actor: Actor, channel_id: int, *, name: str, colour: str, address: str,
+                         response_target_minutes: int | str) -> None:
+    """Rename, recolour, readdress or retarget a channel; its kind stays."""
+    require_admin(actor)
+    kind = (await get_channel(db, actor.org_id, channel_id))["kind"]
+    _, name, colour, address, target = _clean(kind, name, colour, address, response_target_minutes)
+    try:
+        async with db.transaction(actor.org_id) as tx:
+            changed = await tx.fetchval(
+                """UPDATE channels SET name = $3, colour = $4, address = $5, response_target_minutes = $6
+                   WHERE org_id = $1 AND id = $2
+                     AND (name, colour, address, response_target_minutes) IS DISTINCT FROM ($3, $4, $5, $6)
+                   RETURNING 1""",
+                actor.org_id, channel_id, name, colour, address, target,
+            )
+            if changed:
+                await tx.emit("channel.updated", channel_id=channel_id, actor_id=actor.user_id)
+    except asyncpg.UniqueViolationError:
+        raise Invalid(N_("That address is already in use."), "address") from None
+
+
 async def create_channel(db: Database, actor: Actor, *, kind: str, name: str, colour: str, address: str,
                          response_target_minutes: int | str = 480) -> int:
     require_admin(actor)

@@ -12,6 +12,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "member.away_changed": ("user_id", "away", "actor_id"),
     "member.invited": ("invite_id", "actor_id"),
     "channel.created": ("channel_id", "actor_id"),
+    "channel.updated": ("channel_id", "actor_id"),
     # conversations
     "conversation.created": ("conversation_id", "channel_id"),
     "message.added": ("conversation_id", "message_id", "message_kind"),

@@ -79,6 +79,13 @@ async def _channel_created(r: Renderer, p: dict) -> list[Piece]:
     return [Piece(replace(r.partial("channel_list", channels=rows)), ADMINS), await r.channel_strip()]
 
 
+async def _channel_updated(r: Renderer, p: dict) -> list[Piece]:
+    # name and colour show on every queue row of the channel, and the list may re-sort
+    rows = await channels.list_channels(r.db, r.org_id)
+    return [Piece(replace(r.partial("channel_list", channels=rows)), ADMINS), await r.channel_strip(),
+            await r.whole_queue()]
+
+
 async def _member_changed(r: Renderer, p: dict) -> list[Piece]:
     return [await r.member_row(p["user_id"])]
 
@@ -115,6 +122,7 @@ async def _status_changed(r: Renderer, p: dict) -> list[Piece]:
 
 FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "channel.created": _channel_created,
+    "channel.updated": _channel_updated,
     "member.joined": _member_joined,
     "member.role_changed": _member_changed,
     "member.away_changed": _member_changed,

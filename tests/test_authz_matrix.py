@@ -34,6 +34,10 @@ MATRIX = [
     ("GET", "/admin/channels", ADMINS_ONLY, None),
     ("POST", "/admin/channels", ADMINS_ONLY, lambda: {"kind": "mailbox", "name": "Ny", "colour": "teal",
                                                       "address": unique_email("ny"), "response_target_minutes": "60"}),
+    ("GET", "/admin/channels/{channel}", ADMINS_OF_A, None),
+    ("POST", "/admin/channels/{channel}", ADMINS_OF_A, lambda: {"name": "Support", "colour": "blue",
+                                                                "address": unique_email("a"),
+                                                                "response_target_minutes": "60"}),
     ("POST", "/organization", MEMBERS_OF_A, lambda: {"org_id": "{org}"}),
     ("POST", "/away", MEMBERS_ONLY, lambda: {"away": "0"}),
     ("POST", "/language", ANYONE, lambda: {"locale": "sv"}),
@@ -63,7 +67,7 @@ def app_routes() -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix():
-    listed = {(m, p.replace("{conversation}", "{id}").replace("{member}", "{id}")) for m, p, _, _ in MATRIX} | PUBLIC
+    listed = {(m, p.replace("{conversation}", "{id}").replace("{member}", "{id}").replace("{channel}", "{id}")) for m, p, _, _ in MATRIX} | PUBLIC
     assert app_routes() == listed
 
 
@@ -81,8 +85,9 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
     viewer = await make_member(db, org_a, "viewer", "Viktor Sand")
     editor = await make_member(db, org_a, "editor", "Anna Lind")
     other = await make_org(db, "B AB")
-    conversation = await make_conversation(db, org_a, await make_channel(db, admin), subject="A:s ärende")
-    ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a}
+    channel = await make_channel(db, admin)
+    conversation = await make_conversation(db, org_a, channel, subject="A:s ärende")
+    ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a, "channel": channel}
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):

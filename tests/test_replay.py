@@ -32,6 +32,15 @@ async def test_channel_created_on_channels_page_and_dashboard(db, client, team):
             address=f"forum-{unique_email()[:12]}"), "channel.created")
 
 
+async def test_channel_updated_on_channels_page_and_dashboard(db, client, team):
+    channel = await make_channel(db, team, name="Support")
+    await make_conversation(db, team.actor.org_id, channel)
+    for path, name in (("/admin/channels", "Kundtjänst"), ("/", "Kundtjänst e-post")):
+        await check(db, client, team, path, lambda name=name: channels.update_channel(
+            db, team.actor, channel, name=name, colour="orange", address=unique_email("kt"),
+            response_target_minutes=90), "channel.updated")
+
+
 async def test_role_and_away_change_on_team_page(db, client, team):
     editor = await make_member(db, team.actor.org_id, "editor", "Björn Ek")
     await check(db, client, team, "/admin/members",

@@ -1,7 +1,8 @@
 """No one sees another organisation's data: other organisations' pages answer 404."""
 from __future__ import annotations
 
-from tests.factories import login, make_channel, make_conversation, make_member, make_org
+from app import channels
+from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
 
 
 async def test_conversation_of_another_organisation_is_not_found(db, client):
@@ -33,6 +34,24 @@ async def test_admin_cannot_change_members_of_another_organisation(db, client):
     assert victim.email not in members_page
 
 
+async def test_admin_edits_a_channel_and_its_address_stays_unique(db, client):
+    ours, theirs = await make_org(db), await make_org(db)
+    taken = unique_email("taken")
+    await channels.create_channel(db, theirs.actor, kind="mailbox", name="Deras", colour="red", address=taken)
+    channel = await make_channel(db, ours, name="Suport")
+    await login(client, ours.email)
+    page = await client.get(f"/admin/channels/{channel}")
+    form = {"name": "Support", "colour": "purple", "address": taken, "response_target_minutes": "45",
+            "csrf_token": csrf_from(page.text)}
+    refused = await client.post(f"/admin/channels/{channel}", data=form)
+    assert refused.status_code == 400 and "Adressen används redan." in refused.text
+    form["address"] = unique_email("support")
+    assert (await client.post(f"/admin/channels/{channel}", data=form)).status_code == 303
+    saved = await channels.get_channel(db, ours.actor.org_id, channel)
+    assert (saved["name"], saved["colour"], saved["address"], saved["response_target_minutes"]) == (
+        "Support", "purple", form["address"], 45)
+
+
 async def test_anonymous_visitors_are_sent_to_login(client):
     for path in ("/", "/admin/members", "/admin/channels", "/conversations/1"):
         response = await client.get(path)
@@ -43,7 +62,6 @@ async def test_channel_addresses_are_unique_across_organisations(db, client):
     ours, theirs = await make_org(db), await make_org(db)
     await login(client, theirs.email)
     token = (await client.get("/admin/channels")).text
-    from tests.factories import csrf_from, unique_email
     address = unique_email("support")
     form = {"kind": "mailbox", "name": "Support", "colour": "green", "address": address,
             "response_target_minutes": "120", "csrf_token": csrf_from(token)}

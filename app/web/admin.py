@@ -85,6 +85,22 @@ async def create_channel(request: Request) -> Response:
     return redirect("/admin/channels")
 
 
+@admin_required
+async def edit_channel(request: Request) -> Response:
+    db, actor = request.app.state.db, actor_of(request)
+    channel = await channels.get_channel(db, actor.org_id, path_id(request))
+    if request.method == "GET":
+        return page(request, "pages/admin_channel_edit.html", ch=channel, form=channel, colours=channels.COLOURS)
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("name", "colour", "address", "response_target_minutes")}
+    try:
+        await channels.update_channel(db, actor, channel["id"], **values)
+    except Invalid as exc:
+        return page(request, "pages/admin_channel_edit.html", 400, ch=channel, form=values,
+                    colours=channels.COLOURS, error=t(request, exc.message))
+    return redirect("/admin/channels")
+
+
 routes = [
     Route("/members", members),
     Route("/members/invite", invite, methods=["POST"]),
@@ -93,4 +109,5 @@ routes = [
     Route("/members/{id:int}/reset-link", reset_link, methods=["POST"]),
     Route("/channels", channel_list),
     Route("/channels", create_channel, methods=["POST"]),
+    Route("/channels/{id:int}", edit_channel, methods=["GET", "POST"]),
 ]
