@@ -241,3 +241,22 @@ async def test_oversized_form_is_refused_with_413(db, client):
     response = await client.post("/admin/channels", content=b"name=" + b"x" * 1_100_000,
                                  headers={"x-csrf-token": token, "content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("body", [b"email=a%00%40b.se&password=x", b"email=%FF%FE%40b.se&password=x",
+                                  b"email=\xff\xfe&password=x", b"na%00me=x&password=y"])
+async def test_form_with_nul_or_invalid_utf8_gets_a_clear_400(client, body):
+    token = csrf_from((await client.get("/login")).text)
+    response = await client.post("/login", content=body + b"&csrf_token=" + token.encode(),
+                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400 and "not valid text" in response.text
+
+
+async def test_swedish_and_emoji_text_is_stored_exactly(db, client):
+    admin = await make_org(db)
+    token = await login(client, admin.email)
+    name = "Kundtjänst åäö ÅÄÖ 👩‍💻 עברית"
+    form = {"kind": "forum", "name": name, "colour": "blue", "address": f"f-{unique_email()[:10]}",
+            "response_target_minutes": "30"}
+    assert (await client.post("/admin/channels", data=form, headers={"x-csrf-token": token})).status_code == 303
+    assert name in (await client.get("/admin/channels")).text

@@ -32,6 +32,8 @@ NO_SESSION_PREFIXES = ("/static/", "/healthz")  # read-only, the same for everyo
 MAX_FORM_BYTES = 1_000_000
 CSRF_REFUSED = ("Formuläret har gått ut eller kom från en annan webbplats. Ladda om sidan och försök igen.\n"
                 "The form has expired or came from another site. Reload the page and try again.\n")
+BAD_FORM = ("Formuläret innehåller tecken som inte är giltig text.\n"
+            "The form contains characters that are not valid text.\n")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -132,7 +134,11 @@ class SessionAndCsrf:
             body, too_big = await _read_body(receive)
             if too_big:
                 return await PlainTextResponse("Request body too large", 413)(scope, receive, send)
-            sent = conn.headers.get(CSRF_HEADER) or _form_token(conn.headers.get("content-type", ""), body)
+            try:
+                fields = _form_fields(conn.headers.get("content-type", ""), body)
+            except ValueError:
+                return await PlainTextResponse(BAD_FORM, 400)(scope, receive, send)
+            sent = conn.headers.get(CSRF_HEADER) or (fields.get(CSRF_FIELD) or [None])[0]
             if (new_anon_token or not sent or not hmac.compare_digest(sent, expected)
                     or not _same_origin(conn)):
                 return await PlainTextResponse(CSRF_REFUSED, 403)(scope, receive, send)
@@ -164,12 +170,18 @@ async def _read_body(receive) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _form_token(content_type: str, body: bytes) -> str | None:
-    # Plain forms send the token as a field; multipart uploads must send the header.
+def _form_fields(content_type: str, body: bytes) -> dict[str, list[str]]:
+    """A urlencoded form's fields; ValueError for bytes that are not UTF-8 text or hold NUL.
+
+    Checked here, once, so no handler passes such a value on to PostgreSQL (which refuses NUL).
+    Multipart uploads are not parsed here and must send the CSRF header.
+    """
     if not content_type.startswith("application/x-www-form-urlencoded"):
-        return None
-    values = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD)
-    return values[0] if values else None
+        return {}
+    fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    if any("\x00" in v for values in fields.values() for v in values) or "\x00" in "".join(fields):
+        raise ValueError("NUL in form")
+    return fields
 
 
 def _same_origin(conn: HTTPConnection) -> bool:
