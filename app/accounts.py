@@ -144,9 +144,14 @@ WHERE m.org_id = $1 AND m.user_id = $2
 """
 
 
-async def organizations_of(db: Database, user_id: int) -> list:
+async def _organizations(tx: Tx, user_id: int) -> list[tuple[int, str, str]]:
+    return [tuple(r) for r in await tx.fetch("SELECT * FROM user_organizations($1)", user_id)]
+
+
+async def organizations_of(db: Database, user_id: int) -> list[tuple[int, str, str]]:
+    """(org_id, name, role) of every organisation the person belongs to."""
     async with db.transaction(None, readonly=True) as tx:
-        return [tuple(r) for r in await tx.fetch("SELECT * FROM user_organizations($1)", user_id)]
+        return await _organizations(tx, user_id)
 
 
 async def start_session(db: Database, user_id: int) -> str | None:
@@ -170,6 +175,7 @@ async def start_session(db: Database, user_id: int) -> str | None:
 async def load_session(db: Database, token: str) -> Session | None:
     async with db.transaction(None, readonly=True) as tx:
         s = await tx.fetchrow(LOAD_SESSION, _token_hash(token))
+        orgs = await _organizations(tx, s["user_id"]) if s else []
     if s is None:
         return None
     async with db.transaction(s["org_id"], readonly=True) as tx:
@@ -178,7 +184,7 @@ async def load_session(db: Database, token: str) -> Session | None:
         return None
     actor = Actor(s["user_id"], s["org_id"], m["role"], s["name"], s["email"], s["locale"], m["org_name"],
                   m["time_zone"], m["away"])
-    return Session(actor, s["csrf_token"], await organizations_of(db, s["user_id"]))
+    return Session(actor, s["csrf_token"], orgs)
 
 
 async def end_session(db: Database, token: str) -> None:

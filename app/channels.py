@@ -7,7 +7,7 @@ import asyncpg
 
 from app.accounts import Actor, normalise_email, require_admin
 from app.db import Database
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 from app.i18n import N_
 
 KINDS = ("forum", "mailbox")
@@ -58,10 +58,13 @@ async def update_channel(db: Database, actor: Actor, channel_id: int, *, name: s
                          response_target_minutes: int | str) -> None:
     """Rename, recolour, readdress or retarget a channel; its kind stays."""
     require_admin(actor)
-    kind = (await get_channel(db, actor.org_id, channel_id))["kind"]
-    _, name, colour, address, target = _clean(kind, name, colour, address, response_target_minutes)
     try:
         async with db.transaction(actor.org_id) as tx:
+            kind = await tx.fetchval(
+                "SELECT kind FROM channels WHERE org_id = $1 AND id = $2 FOR UPDATE", actor.org_id, channel_id)
+            if kind is None:
+                raise NotFound()
+            _, name, colour, address, target = _clean(kind, name, colour, address, response_target_minutes)
             changed = await tx.fetchval(
                 """UPDATE channels SET name = $3, colour = $4, address = $5, response_target_minutes = $6
                    WHERE org_id = $1 AND id = $2

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
 import uvicorn
 
 from app import accounts, demo
-from app.config import Settings
-from app.db import Database, migrate
+from app.db import Database
 from app.main import create_app
-from devtools.services import PostgresServer, RedisServer, bootstrap_database, free_port
+from devtools.services import migrated_settings, throwaway_servers
 
 
 def pct(values: list[float], p: float) -> float:
@@ -64,17 +60,9 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="samsyn-bench-"))
-    pg, rd = PostgresServer(root, free_port()), RedisServer(root, free_port())
-    pg.start()
-    rd.start()
-    try:
-        await bootstrap_database(f"postgresql://postgres@127.0.0.1:{pg.port}/postgres", "samsyn", "samsyn", "samsyn_app")
-        settings = Settings(database_url=f"postgresql://samsyn_app@127.0.0.1:{pg.port}/samsyn",
-                            database_owner_url=f"postgresql://samsyn@127.0.0.1:{pg.port}/samsyn",
-                            redis_url=f"redis://127.0.0.1:{rd.port}/0", secret_key="bench", web_port=free_port(),
-                            db_pool_max=20, login_attempts=10**6, login_attempts_per_address=10**6)
-        await migrate(settings.database_owner_url, "samsyn_app")
+    with throwaway_servers("samsyn-bench-") as servers:
+        settings = await migrated_settings(*servers, secret_key="bench", db_pool_max=20,
+                                           login_attempts=10**6, login_attempts_per_address=10**6)
         redis = aioredis.from_url(settings.redis_url)
         db = await Database.connect(settings, redis)
 
@@ -131,10 +119,6 @@ async def main() -> None:
         await task
         await db.close()
         await redis.aclose()
-    finally:
-        rd.stop()
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

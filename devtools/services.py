@@ -5,6 +5,7 @@ on free ports, so a running demo and the tests never share data.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,3 +183,35 @@ async def bootstrap_database(admin_dsn: str, database: str, owner: str, app_role
             await conn.execute(f'CREATE DATABASE "{database}" OWNER {owner}')
     finally:
         await conn.close()
+
+
+@contextlib.contextmanager
+def throwaway_servers(prefix: str):
+    """PostgreSQL and Redis on free ports in a temporary directory, removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    pg, redis = PostgresServer(root, free_port()), RedisServer(root, free_port())
+    try:
+        pg.start()
+        redis.start()
+        yield pg, redis
+    finally:
+        redis.stop()
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def migrated_settings(pg: PostgresServer, redis: RedisServer, **overrides):
+    """Settings for a migrated database on these servers (roles and database created as in production)."""
+    from app.config import Settings
+    from app.db import migrate
+
+    await bootstrap_database(f"postgresql://postgres@127.0.0.1:{pg.port}/postgres", "samsyn", "samsyn", "samsyn_app")
+    settings = Settings(
+        database_url=f"postgresql://samsyn_app@127.0.0.1:{pg.port}/samsyn",
+        database_owner_url=f"postgresql://samsyn@127.0.0.1:{pg.port}/samsyn",
+        redis_url=f"redis://127.0.0.1:{redis.port}/0",
+        web_port=free_port(),
+        **overrides,
+    )
+    await migrate(settings.database_owner_url, "samsyn_app")
+    return settings

@@ -80,10 +80,8 @@ async def _channel_created(r: Renderer, p: dict) -> list[Piece]:
 
 
 async def _channel_updated(r: Renderer, p: dict) -> list[Piece]:
-    # name and colour show on every queue row of the channel, and the list may re-sort
-    rows = await channels.list_channels(r.db, r.org_id)
-    return [Piece(replace(r.partial("channel_list", channels=rows)), ADMINS), await r.channel_strip(),
-            await r.whole_queue()]
+    # name and colour show on every queue row of the channel too
+    return [*await _channel_created(r, p), await r.whole_queue()]
 
 
 async def _member_changed(r: Renderer, p: dict) -> list[Piece]:

@@ -7,9 +7,6 @@ of its own (tests/factories.py).
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,42 +14,21 @@ import redis.asyncio as aioredis
 import uvicorn
 
 from app.config import Settings
-from app.db import Database, migrate
+from app.db import Database
 from app.main import create_app
-from devtools.services import PostgresServer, RedisServer, bootstrap_database, free_port
+from devtools.services import migrated_settings, throwaway_servers
 
 
 @pytest.fixture(scope="session")
 def servers():
-    root = Path(tempfile.mkdtemp(prefix="samsyn-test-"))
-    pg, redis = PostgresServer(root, free_port()), RedisServer(root, free_port())
-    try:
-        pg.start()
-        redis.start()
-        yield pg, redis
-    finally:
-        redis.stop()
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with throwaway_servers("samsyn-test-") as pg_and_redis:
+        yield pg_and_redis
 
 
 @pytest.fixture(scope="session")
 async def settings(servers) -> Settings:
-    pg, redis = servers
-    await bootstrap_database(f"postgresql://postgres@127.0.0.1:{pg.port}/postgres", "samsyn", "samsyn", "samsyn_app")
-    web_port = free_port()
-    settings = Settings(
-        database_url=f"postgresql://samsyn_app@127.0.0.1:{pg.port}/samsyn",
-        database_owner_url=f"postgresql://samsyn@127.0.0.1:{pg.port}/samsyn",
-        redis_url=f"redis://127.0.0.1:{redis.port}/0",
-        secret_key="test-secret-key-not-for-production",
-        web_port=web_port,
-        login_attempts=5,
-        login_attempts_per_address=20,
-        login_window_seconds=60,
-    )
-    await migrate(settings.database_owner_url, "samsyn_app")
-    return settings
+    return await migrated_settings(*servers, secret_key="test-secret-key-not-for-production",
+                                   login_attempts=5, login_attempts_per_address=20, login_window_seconds=60)
 
 
 @pytest.fixture(scope="session")
