@@ -81,7 +81,8 @@ def main() -> int:
             code = honcho.wait()
         except KeyboardInterrupt:
             stopping.append(True)
-            code = honcho.wait()  # Ctrl-C reached honcho too; it stops its processes
+            honcho.terminate()  # Ctrl-C in a terminal reaches honcho too; a lone SIGINT here may not
+            code = honcho.wait()
         return 0 if stopping else code
     except subprocess.CalledProcessError as exc:
         return exc.returncode
