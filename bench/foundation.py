@@ -19,6 +19,7 @@ import uvicorn
 from app import accounts, demo
 from app.db import Database
 from app.main import create_app
+from app.serve import uvicorn_config
 from devtools.services import migrated_settings, throwaway_servers
 
 
@@ -87,8 +88,7 @@ async def main() -> None:
             n, rate = await event_rate(db, [demo_org, *others], writers, args.seconds)
             print(f"write path, 16 organisations, {writers:>2} writers: {rate:7.0f} changes/s ({n} events)")
 
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.web_port,
-                                               log_level="warning"))
+        server = uvicorn.Server(uvicorn_config(create_app(settings), settings, log_level="warning"))
         task = asyncio.create_task(server.serve())
         while not server.started:
             await asyncio.sleep(0.02)

@@ -1,19 +1,24 @@
-"""Pure ASGI middleware: request ids and logs, security headers, sessions, CSRF.
+"""Pure ASGI middleware: client address, request ids and logs, security headers, sessions, CSRF.
 
 Pure ASGI (not BaseHTTPMiddleware) so the request body can be read for the CSRF check and
 handed on unchanged, and so WebSocket scopes pass through untouched.
 """
 from __future__ import annotations
 
+import codecs
 import hmac
+import ipaddress
 import logging
 import re
 import secrets
 import time
 import uuid
-from urllib.parse import parse_qs, urlsplit
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from itsdangerous import BadSignature, Signer
+from python_multipart import MultipartParser
+from python_multipart.multipart import parse_options_header
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
@@ -36,9 +41,45 @@ BAD_FORM = ("Formuläret innehåller tecken som inte är giltig text.\n"
             "The form contains characters that are not valid text.\n")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
+HSTS = "max-age=31536000; includeSubDomains"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
        "object-src 'none'")
+
+
+@lru_cache(maxsize=8)
+def proxy_networks(trusted_proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """TRUSTED_PROXIES as networks; ValueError names an entry that is neither an address nor a CIDR network."""
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted_proxies)
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address  # ::ffff:10.0.0.2 is 10.0.0.2
+
+
+def client_address(peer: str, forwarded_for: list[str], trusted_proxies: tuple[str, ...]) -> str:
+    """The TCP peer, or behind our own proxies the nearest address in X-Forwarded-For that none of them is."""
+    networks = proxy_networks(trusted_proxies)
+
+    def is_proxy(address) -> bool:
+        return address is not None and any(address in network for network in networks)
+
+    if not is_proxy(_ip(peer)):
+        return peer
+    client = peer
+    # Proxies append on the right; whatever lies left of the first address they did not add is the client's say.
+    for entry in reversed(",".join(forwarded_for).split(",")):
+        hop = _ip(entry)
+        if hop is None:
+            break  # not an address: believe nothing written further left
+        client = str(hop)
+        if not is_proxy(hop):
+            break
+    return client
 
 
 def session_signer(secret: str) -> Signer:
@@ -55,7 +96,10 @@ def cookie_header(name: str, value: str, *, secure: bool, max_age: int | None = 
 
 
 class RequestContext:
-    """A request id on every request (and its log lines), an access log, and security headers."""
+    """The client address, a request id on every request (and its log lines), an access log, security headers.
+
+    uvicorn runs with proxy headers off (app/serve.py): X-Forwarded-For counts only from TRUSTED_PROXIES.
+    """
 
     def __init__(self, app):
         self.app = app
@@ -63,11 +107,19 @@ class RequestContext:
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        incoming = HTTPConnection(scope).headers.get("x-request-id", "")
+        settings = scope["app"].state.settings
+        conn = HTTPConnection(scope)
+        if scope.get("client") and settings.trusted_proxies:
+            forwarded_for = conn.headers.getlist("x-forwarded-for")
+            scope["client"] = (client_address(scope["client"][0], forwarded_for, settings.trusted_proxies), 0)
+        incoming = conn.headers.get("x-request-id", "")
         request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 0
+        # Pages can show live invite and reset links: no cache may keep them. Static files may be cached.
+        no_store = not scope["path"].startswith("/static/")
+        hsts = settings.public_url.startswith("https://")
 
         async def send_with_headers(message):
             nonlocal status
@@ -79,6 +131,10 @@ class RequestContext:
                 headers["x-content-type-options"] = "nosniff"
                 headers["referrer-policy"] = "same-origin"
                 headers["x-frame-options"] = "DENY"
+                if no_store:
+                    headers.setdefault("cache-control", "no-store")
+                if hsts:
+                    headers["strict-transport-security"] = HSTS
             await send(message)
 
         try:
@@ -87,6 +143,7 @@ class RequestContext:
             if scope["type"] == "http":
                 log.info("request", extra={
                     "method": scope["method"], "path": scope["path"], "status": status,
+                    "client": scope["client"][0] if scope.get("client") else None,
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                 })
             request_id_var.reset(token)
@@ -135,7 +192,7 @@ class SessionAndCsrf:
             if too_big:
                 return await PlainTextResponse("Request body too large", 413)(scope, receive, send)
             try:
-                fields = _form_fields(conn.headers.get("content-type", ""), body)
+                fields, body = _form_fields(conn.headers.get("content-type", ""), body)
             except ValueError:
                 return await PlainTextResponse(BAD_FORM, 400)(scope, receive, send)
             sent = conn.headers.get(CSRF_HEADER) or (fields.get(CSRF_FIELD) or [None])[0]
@@ -170,18 +227,75 @@ async def _read_body(receive) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _form_fields(content_type: str, body: bytes) -> dict[str, list[str]]:
-    """A urlencoded form's fields; ValueError for bytes that are not UTF-8 text or hold NUL.
+def _form_fields(content_type: str, body: bytes) -> tuple[dict[str, list[str]], bytes]:
+    """A form's text fields, urlencoded or multipart, and the body to hand on; ValueError for any
+    field that is not UTF-8 text or holds NUL.
 
-    Checked here, once, so no handler passes such a value on to PostgreSQL (which refuses NUL).
-    Multipart uploads are not parsed here and must send the CSRF header.
+    Checked here, once, so no handler passes such a value on to PostgreSQL (which refuses NUL) or
+    stores it garbled. The content type is read as Starlette's request.form() reads it.
     """
-    if not content_type.startswith("application/x-www-form-urlencoded"):
-        return {}
-    fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-    if any("\x00" in v for values in fields.values() for v in values) or "\x00" in "".join(fields):
+    media_type, options = parse_options_header(content_type)
+    if media_type == b"multipart/form-data":
+        return _multipart_fields(options, body), body
+    if media_type != b"application/x-www-form-urlencoded":
+        return {}, body
+    pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    if any("\x00" in name + value for name, value in pairs):
         raise ValueError("NUL in form")
+    fields: dict[str, list[str]] = {}
+    for name, value in pairs:
+        fields.setdefault(name, []).append(value)
+    # Starlette reads unencoded bytes as latin-1: percent-encode raw UTF-8 (from curl, scripts) first
+    return fields, body if body.isascii() else urlencode(pairs).encode()
+
+
+def _multipart_fields(options: dict[bytes, bytes], body: bytes) -> dict[str, list[str]]:
+    """The text fields of a multipart body, split as Starlette splits it but decoded strictly.
+
+    Starlette falls back to latin-1 for bytes that are not valid in the charset, so its decoding hides them.
+    """
+    try:
+        utf8 = codecs.lookup(options.get(b"charset", b"utf-8").decode("latin-1")).name == "utf-8"
+    except LookupError:
+        utf8 = False
+    if not utf8 or not options.get(b"boundary"):
+        raise ValueError("multipart form without a boundary or not in UTF-8")
+    parts: list[list] = []  # [Content-Disposition, data] of each part, as bytes
+    header_name, header_value = bytearray(), bytearray()
+
+    def on_header_end() -> None:
+        if header_name.lower() == b"content-disposition":
+            parts[-1][0] = bytes(header_value)  # the last one counts, as in Starlette
+        header_name.clear()
+        header_value.clear()
+
+    parser = MultipartParser(options[b"boundary"], {
+        "on_part_begin": lambda: parts.append([b"", bytearray()]),
+        "on_header_field": lambda data, start, end: header_name.extend(data[start:end]),
+        "on_header_value": lambda data, start, end: header_value.extend(data[start:end]),
+        "on_header_end": on_header_end,
+        "on_part_data": lambda data, start, end: parts[-1][1].extend(data[start:end]),
+    })
+    parser.write(body)
+    parser.finalize()
+    fields: dict[str, list[str]] = {}
+    for disposition, data in parts:
+        _, params = parse_options_header(disposition)
+        if b"name" not in params:
+            raise ValueError("form part without a name")
+        name = _text(params[b"name"])
+        if b"filename" in params:
+            _text(params[b"filename"])  # a file's content is bytes, its name is text
+        else:
+            fields.setdefault(name, []).append(_text(data))
     return fields
+
+
+def _text(raw: bytes | bytearray) -> str:
+    text = raw.decode("utf-8")  # strict: UnicodeDecodeError is a ValueError
+    if "\x00" in text:
+        raise ValueError("NUL in form")
+    return text
 
 
 def _same_origin(conn: HTTPConnection) -> bool:
