@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.actors import AnyActor, require, require_message_kind
 from app.db import Database, Tx
 from app.errors import Invalid, NotFound
 from app.i18n import N_
@@ -82,8 +83,6 @@ async def get(db: Database, org_id: int, conversation_id: int):
 async def _insert_message(tx: Tx, conversation_id: int, kind: str, body: str, *, author_id: int | None,
                           customer_id: int | None, at: datetime | None, language: str | None,
                           no_reply_needed: bool) -> int:
-    if kind not in MESSAGE_KINDS:
-        raise Invalid(N_("Unknown message kind."))
     message_id = await tx.fetchval(
         """INSERT INTO messages (org_id, conversation_id, kind, author_id, customer_id, body_text,
                                  language, no_reply_needed, created_at)
@@ -105,17 +104,24 @@ async def _insert_message(tx: Tx, conversation_id: int, kind: str, body: str, *,
     return message_id
 
 
-async def open_conversation(db: Database, org_id: int, *, channel_id: int, subject: str, body: str,
+async def open_conversation(db: Database, actor: AnyActor, *, channel_id: int, subject: str, body: str,
                             customer_name: str = "", customer_email: str | None = None,
                             at: datetime | None = None, visitor: dict | None = None,
                             language: str | None = None) -> int:
-    """A new mail case or forum thread from a customer's first message, with the next case number."""
+    """A new mail case or forum thread from a customer's first message, with the next case number.
+
+    Mail arrives through the system (the ingress), forum posts from visitors; each only in its own kind of channel.
+    """
+    require(actor, "conversation.open")
+    org_id = actor.org_id
     async with db.transaction(org_id) as tx:
         channel_kind = await tx.fetchval(
             "SELECT kind FROM channels WHERE org_id = $1 AND id = $2", org_id, channel_id
         )
         if channel_kind is None:
             raise NotFound()
+        kind = "mail" if channel_kind == "mailbox" else "forum"
+        require_message_kind(actor, "customer", kind)
         customer_id = await tx.fetchval(
             UPSERT_CUSTOMER, org_id, customer_name.strip(), customer_email.strip().lower() if customer_email else None
         )
@@ -124,8 +130,7 @@ async def open_conversation(db: Database, org_id: int, *, channel_id: int, subje
             """INSERT INTO conversations (org_id, case_number, channel_id, kind, customer_id, subject,
                                           visitor, created_at, last_message_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), COALESCE($8, now())) RETURNING id""",
-            org_id, case_number, channel_id, "mail" if channel_kind == "mailbox" else "forum",
-            customer_id, subject.strip(), visitor, at,
+            org_id, case_number, channel_id, kind, customer_id, subject.strip(), visitor, at,
         )
         await tx.emit("conversation.created", conversation_id=conversation_id, channel_id=channel_id)
         await _insert_message(tx, conversation_id, "customer", body, author_id=None, customer_id=customer_id,
@@ -133,75 +138,85 @@ async def open_conversation(db: Database, org_id: int, *, channel_id: int, subje
     return conversation_id
 
 
-async def add_message(db: Database, org_id: int, conversation_id: int, *, kind: str, body: str,
-                      author_id: int | None = None, at: datetime | None = None, language: str | None = None,
-                      no_reply_needed: bool = False) -> int:
-    """Append a message; a customer's (author_id None) counts towards "needs a reply"."""
-    async with db.transaction(org_id) as tx:
-        customer_id = await tx.fetchval(
-            "SELECT customer_id FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE", org_id, conversation_id
-        )
-        if customer_id is None and not await tx.fetchval(
-            "SELECT 1 FROM conversations WHERE org_id = $1 AND id = $2", org_id, conversation_id
-        ):
+async def add_message(db: Database, actor: AnyActor, conversation_id: int, *, kind: str, body: str,
+                      at: datetime | None = None, language: str | None = None) -> int:
+    """Append a message: a reply, note or comment by a member, or the customer's next message.
+
+    A customer's message (from the system or a visitor) counts towards "needs a reply".
+    """
+    if kind not in MESSAGE_KINDS:
+        raise Invalid(N_("Unknown message kind."))
+    async with db.transaction(actor.org_id) as tx:
+        row = await tx.fetchrow(
+            "SELECT kind, customer_id FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE",
+            actor.org_id, conversation_id)
+        if row is None:
             raise NotFound()
+        require_message_kind(actor, kind, row["kind"])
+        member = actor.user_id is not None
         return await _insert_message(
-            tx, conversation_id, kind, body, author_id=author_id,
-            customer_id=customer_id if author_id is None else None,
-            at=at, language=language, no_reply_needed=no_reply_needed,
+            tx, conversation_id, kind, body, author_id=actor.user_id,
+            customer_id=None if member else row["customer_id"],
+            at=at, language=language, no_reply_needed=False,
         )
 
 
-async def set_status(db: Database, org_id: int, conversation_id: int, status: str, *, actor_id: int | None) -> None:
-    async with db.transaction(org_id) as tx:
-        kind = await tx.fetchval(
-            "SELECT kind FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE", org_id, conversation_id
-        )
-        if kind is None:
-            raise NotFound()
-        if status not in STATUSES[kind]:
+async def _locked_kind(tx: Tx, conversation_id: int) -> str:
+    kind = await tx.fetchval(
+        "SELECT kind FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE", tx.org_id, conversation_id)
+    if kind is None:
+        raise NotFound()
+    return kind
+
+
+async def set_status(db: Database, actor: AnyActor, conversation_id: int, status: str) -> None:
+    require(actor, "conversation.set_status")
+    async with db.transaction(actor.org_id) as tx:
+        if status not in STATUSES[await _locked_kind(tx, conversation_id)]:
             raise Invalid(N_("That status does not exist for this conversation."), "status")
         changed = await tx.fetchval(
             """UPDATE conversations SET status = $3, updated_at = now()
                WHERE org_id = $1 AND id = $2 AND status <> $3 RETURNING 1""",
-            org_id, conversation_id, status,
+            actor.org_id, conversation_id, status,
         )
         if changed:
             await tx.emit("conversation.status_changed", conversation_id=conversation_id, status=status,
-                          actor_id=actor_id)
+                          actor_id=actor.user_id)
 
 
-async def assign(db: Database, org_id: int, conversation_id: int, assignee_id: int | None, *,
-                 actor_id: int | None) -> None:
-    async with db.transaction(org_id) as tx:
+async def assign(db: Database, actor: AnyActor, conversation_id: int, assignee_id: int | None) -> None:
+    require(actor, "conversation.assign")
+    async with db.transaction(actor.org_id) as tx:
+        await _locked_kind(tx, conversation_id)
         if assignee_id is not None and not await tx.fetchval(
-            "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND role <> 'viewer'", org_id, assignee_id
+            "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND role <> 'viewer'",
+            actor.org_id, assignee_id,
         ):
             raise Invalid(N_("Only editors of this organisation can be assigned."), "assignee")
         changed = await tx.fetchval(
             """UPDATE conversations SET assignee_id = $3, updated_at = now()
                WHERE org_id = $1 AND id = $2 AND assignee_id IS DISTINCT FROM $3 RETURNING 1""",
-            org_id, conversation_id, assignee_id,
+            actor.org_id, conversation_id, assignee_id,
         )
-        if changed is None:
-            if not await tx.fetchval("SELECT 1 FROM conversations WHERE org_id = $1 AND id = $2", org_id, conversation_id):
-                raise NotFound()
-            return
-        await tx.emit("conversation.assigned", conversation_id=conversation_id, assignee_id=assignee_id,
-                      actor_id=actor_id)
+        if changed:
+            await tx.emit("conversation.assigned", conversation_id=conversation_id, assignee_id=assignee_id,
+                          actor_id=actor.user_id)
 
 
-async def mark_no_reply_needed(db: Database, org_id: int, conversation_id: int, *, actor_id: int | None) -> None:
+async def mark_no_reply_needed(db: Database, actor: AnyActor, conversation_id: int) -> None:
     """Mark the latest customer message "no reply needed"; a newer customer message clears it."""
-    async with db.transaction(org_id) as tx:
+    require(actor, "conversation.no_reply_needed")
+    async with db.transaction(actor.org_id) as tx:
+        await _locked_kind(tx, conversation_id)
         message_id = await tx.fetchval(
             """SELECT id FROM messages WHERE org_id = $1 AND conversation_id = $2 AND author_id IS NULL
                  AND kind IN ('customer', 'comment') ORDER BY created_at DESC, id DESC LIMIT 1""",
-            org_id, conversation_id,
+            actor.org_id, conversation_id,
         )
         if message_id is None:
             raise NotFound()
-        await tx.execute("UPDATE messages SET no_reply_needed = true WHERE org_id = $1 AND id = $2", org_id, message_id)
-        await tx.execute(REFRESH_NEEDS_REPLY, org_id, conversation_id)
+        await tx.execute("UPDATE messages SET no_reply_needed = true WHERE org_id = $1 AND id = $2",
+                         actor.org_id, message_id)
+        await tx.execute(REFRESH_NEEDS_REPLY, actor.org_id, conversation_id)
         await tx.emit("conversation.no_reply_needed", conversation_id=conversation_id, message_id=message_id,
-                      actor_id=actor_id)
+                      actor_id=actor.user_id)

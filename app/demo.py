@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from app import accounts, channels, conversations
-from app.accounts import Actor
+from app.actors import Actor, System, Visitor
 from app.db import Database
 from app.demo_content import demo_conversations
 
@@ -26,8 +26,7 @@ DEMO_CHANNELS = [  # key, kind, name, colour, address, response target (minutes)
 
 
 async def seeded(db: Database) -> bool:
-    async with db.transaction(None, readonly=True) as tx:
-        return bool(await tx.fetchval("SELECT 1 FROM users WHERE email = $1", DEMO_USERS[0][2]))
+    return await accounts.account_id(db, DEMO_USERS[0][2]) is not None
 
 
 async def seed(db: Database, now: datetime | None = None, count: int = 300) -> bool:
@@ -40,34 +39,38 @@ async def seed(db: Database, now: datetime | None = None, count: int = 300) -> b
     for key, name, email, role in DEMO_USERS:
         users[key] = await accounts.create_user(db, email, name, DEMO_PASSWORD)
         await accounts.add_member(db, org_id, users[key], role)
-    lena = Actor(users["lena"], org_id, "admin", "Lena Holm", DEMO_USERS[0][2], "sv", DEMO_ORG, "Europe/Stockholm")
+    members = {key: Actor(users[key], org_id, role, name, email, "sv", DEMO_ORG, "Europe/Stockholm")
+               for key, name, email, role in DEMO_USERS}
     channel_ids = {
-        key: await channels.create_channel(db, lena, kind=kind, name=name, colour=colour, address=address,
-                                           response_target_minutes=target)
+        key: await channels.create_channel(db, members["lena"], kind=kind, name=name, colour=colour,
+                                           address=address, response_target_minutes=target)
         for key, kind, name, colour, address, target in DEMO_CHANNELS
     }
     for conv in demo_conversations(now, count=count):
-        await _write_conversation(db, org_id, users, channel_ids[conv.channel], conv)
+        await _write_conversation(db, org_id, members, channel_ids[conv.channel], conv)
     return True
 
 
-async def _write_conversation(db: Database, org_id: int, users: dict[str, int], channel_id: int, conv) -> None:
+async def _write_conversation(db: Database, org_id: int, members: dict[str, Actor], channel_id: int, conv) -> None:
+    # mail comes in through the system; forum posts are written by visitors
+    customer = System(org_id, "demo") if conv.channel == "info" else Visitor(org_id, conv.customer_name)
     first, *rest = conv.messages
     conversation_id = await conversations.open_conversation(
-        db, org_id, channel_id=channel_id, subject=conv.subject, body=first.text,
+        db, customer, channel_id=channel_id, subject=conv.subject, body=first.text,
         customer_name=conv.customer_name, customer_email=conv.customer_email,
         at=conv.started_at, visitor=conv.visitor, language=conv.language,
     )
     for message in rest:
         await conversations.add_message(
-            db, org_id, conversation_id, kind=message.kind, body=message.text,
-            author_id=users.get(message.author) if message.author != "customer" else None,
+            db, customer if message.author == "customer" else members[message.author], conversation_id,
+            kind=message.kind, body=message.text,
             at=conv.started_at + timedelta(minutes=message.minutes_after_start),
             language=conv.language if message.author == "customer" else None,
         )
     if conv.no_reply_needed:
-        await conversations.mark_no_reply_needed(db, org_id, conversation_id, actor_id=users["anna"])
+        await conversations.mark_no_reply_needed(db, members["anna"], conversation_id)
     if conv.assignee:
-        await conversations.assign(db, org_id, conversation_id, users[conv.assignee], actor_id=users["lena"])
+        await conversations.assign(db, members["lena"], conversation_id, members[conv.assignee].user_id)
     if conv.status != "open":
-        await conversations.set_status(db, org_id, conversation_id, conv.status, actor_id=users.get(conv.assignee))
+        await conversations.set_status(db, members.get(conv.assignee, members["lena"]), conversation_id,
+                                       conv.status)

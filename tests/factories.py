@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from app import accounts, channels, conversations
-from app.accounts import Actor
+from app.actors import Actor, System, Visitor
 
 PASSWORD = "correct horse battery"
 
@@ -37,15 +37,20 @@ async def make_member(db, org_id: int, role: str, name: str = "Anna Editor", org
     return Person(Actor(user_id, org_id, role, name, email, "sv", org_name, "Europe/Stockholm"), email)
 
 
-async def make_channel(db, admin: Person, kind: str = "mailbox", name: str = "Support", colour: str = "blue") -> int:
+async def make_channel(db, admin: Person | Actor, kind: str = "mailbox", name: str = "Support",
+                       colour: str = "blue") -> int:
     address = unique_email("inbox") if kind == "mailbox" else f"forum-{uuid.uuid4().hex[:10]}"
-    return await channels.create_channel(db, admin.actor, kind=kind, name=name, colour=colour, address=address)
+    return await channels.create_channel(db, getattr(admin, "actor", admin), kind=kind, name=name, colour=colour,
+                                         address=address)
 
 
 async def make_conversation(db, org_id: int, channel_id: int, subject: str = "Var är min beställning?",
                             body: str = "Hej! Jag har inte fått mitt paket.", **kw) -> int:
+    """A customer's mail (through the system) or a visitor's forum post, by the channel's kind."""
+    kind = (await channels.get_channel(db, org_id, channel_id))["kind"]
+    customer = System(org_id) if kind == "mailbox" else Visitor(org_id)
     return await conversations.open_conversation(
-        db, org_id, channel_id=channel_id, subject=subject, body=body,
+        db, customer, channel_id=channel_id, subject=subject, body=body,
         customer_name=kw.pop("customer_name", "Karin Berg"),
         customer_email=kw.pop("customer_email", unique_email("karin")), **kw)
 
