@@ -4,50 +4,24 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from app import passwords
+from app.actors import ROLES, Actor, AnyActor, require
 from app.db import Database, Tx
 from app.errors import Forbidden, Invalid, NotFound
 from app.i18n import N_
+from app.text import clean_address, clean_name
 
-ROLES = ("admin", "editor", "viewer")
 SESSION_DAYS = 14
 INVITE_MAX_AGE = 7 * 24 * 3600
 RESET_MAX_AGE = 24 * 3600
-MIN_PASSWORD = 10
+MAX_NAME = 200  # people and organisations; the tables' CHECKs say the same
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("no such account")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, in which organisation, with which role: taken from the session, never the request."""
-
-    user_id: int
-    org_id: int
-    role: str
-    name: str
-    email: str
-    locale: str
-    org_name: str
-    time_zone: str
-    away: bool = False
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def can_edit(self) -> bool:
-        return self.role in ("admin", "editor")
 
 
 @dataclass(frozen=True)
@@ -57,22 +31,23 @@ class Session:
     organizations: list  # [(org_id, name, role)] the person may switch between
 
 
-def require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden()
+def require_admin(actor: AnyActor) -> None:
+    require(actor, "member.manage")
 
 
 def normalise_email(email: str) -> str:
-    email = (email or "").strip().lower()
+    try:
+        email = clean_address(email)
+    except Invalid:
+        raise Invalid(N_("Enter a valid e-mail address."), "email") from None
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise Invalid(N_("Enter a valid e-mail address."), "email")
     return email
 
 
-def hash_password(password: str) -> str:
-    if len(password or "") < MIN_PASSWORD:
-        raise Invalid(N_("The password must be at least 10 characters."), "password")
-    return _hasher.hash(password)
+def _lookup_email(email: str) -> str:
+    """An e-mail as typed at login, in the form accounts are stored under (no validation: never says why)."""
+    return unicodedata.normalize("NFC", (email or "").strip()).lower()[:254]
 
 
 def _token_hash(token: str) -> bytes:
@@ -83,23 +58,30 @@ def _token_hash(token: str) -> bytes:
 
 
 async def create_organization(db: Database, name: str, time_zone: str = "Europe/Stockholm") -> int:
+    name = clean_name(name, "name", MAX_NAME)
     async with db.transaction(None) as tx:
         return await tx.fetchval("SELECT create_organization($1, $2)", name, time_zone)
 
 
+CREATE_ACCOUNT = "SELECT create_account($1, $2, $3, $4, $5)"
+
+
 async def create_user(db: Database, email: str, name: str, password: str, locale: str = "sv") -> int:
+    """A new account, member of nothing yet (set-up and seeding; people join by invite)."""
     email = normalise_email(email)
-    name = (name or "").strip()
-    if not name:
-        raise Invalid(N_("Enter a name."), "name")
-    password_hash = hash_password(password)
+    name = clean_name(name, "name", MAX_NAME)
+    password_hash = await passwords.hash_password(password)
     async with db.transaction(None) as tx:
-        if await tx.fetchval("SELECT 1 FROM users WHERE email = $1", email):
-            raise Invalid(N_("There is already an account with that e-mail address."), "email")
-        return await tx.fetchval(
-            "INSERT INTO users (email, name, password_hash, locale) VALUES ($1, $2, $3, $4) RETURNING id",
-            email, name, password_hash, locale,
-        )
+        user_id = await tx.fetchval(CREATE_ACCOUNT, email, name, password_hash, locale, None)
+    if user_id is None:
+        raise Invalid(N_("There is already an account with that e-mail address."), "email")
+    return user_id
+
+
+async def account_id(db: Database, email: str) -> int | None:
+    """The id of the account with this e-mail address, if there is one (set-up and seeding)."""
+    async with db.transaction(None, readonly=True) as tx:
+        return await tx.fetchval("SELECT id FROM login_credentials($1)", _lookup_email(email))
 
 
 async def _add_membership(tx: Tx, user_id: int, role: str) -> None:
@@ -119,29 +101,14 @@ async def add_member(db: Database, org_id: int, user_id: int, role: str) -> None
 
 async def authenticate(db: Database, email: str, password: str) -> int | None:
     """The user id for a correct e-mail and password, else None (never says which was wrong)."""
-    email = (email or "").strip().lower()
     async with db.transaction(None, readonly=True) as tx:
-        row = await tx.fetchrow("SELECT id, password_hash FROM users WHERE email = $1", email)
-    try:
-        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password or "")
-    except (VerificationError, InvalidHashError):
-        return None
-    return row["id"] if row else None
+        row = await tx.fetchrow("SELECT id, password_hash FROM login_credentials($1)", _lookup_email(email))
+    if await passwords.verify(row["password_hash"] if row else None, password):
+        return row["id"]
+    return None
 
 
 # --- sessions ----------------------------------------------------------------------------------
-
-LOAD_SESSION = """
-SELECT s.user_id, s.org_id, s.csrf_token, u.name, u.email, u.locale
-FROM sessions s JOIN users u ON u.id = s.user_id
-WHERE s.token_hash = $1 AND s.expires_at > now()
-"""
-
-LOAD_MEMBERSHIP = """
-SELECT m.role, m.away, o.name AS org_name, o.time_zone
-FROM memberships m JOIN organizations o ON o.id = m.org_id
-WHERE m.org_id = $1 AND m.user_id = $2
-"""
 
 
 async def _organizations(tx: Tx, user_id: int) -> list[tuple[int, str, str]]:
@@ -156,54 +123,42 @@ async def organizations_of(db: Database, user_id: int) -> list[tuple[int, str, s
 
 async def start_session(db: Database, user_id: int) -> str | None:
     """A new session token in the organisation used last (or the first), None without any."""
-    orgs = await organizations_of(db, user_id)
-    if not orgs:
-        return None
+    token = secrets.token_urlsafe(32)
     async with db.transaction(None) as tx:
-        last = await tx.fetchval("SELECT last_org_id FROM users WHERE id = $1", user_id)
-        org_id = last if last in {o[0] for o in orgs} else orgs[0][0]
-        token = secrets.token_urlsafe(32)
-        await tx.execute("DELETE FROM sessions WHERE user_id = $1 AND expires_at < now()", user_id)
-        await tx.execute(
-            "INSERT INTO sessions (token_hash, user_id, org_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4, $5)",
-            _token_hash(token), user_id, org_id, secrets.token_urlsafe(32),
-            datetime.now(timezone.utc) + timedelta(days=SESSION_DAYS),
-        )
-    return token
+        org_id = await tx.fetchval(
+            "SELECT session_start($1, $2, $3, $4)", _token_hash(token), user_id, secrets.token_urlsafe(32),
+            datetime.now(timezone.utc) + timedelta(days=SESSION_DAYS))
+    return token if org_id is not None else None
 
 
 async def load_session(db: Database, token: str) -> Session | None:
+    """The live session a token names, with the person's current role; None once it ended."""
     async with db.transaction(None, readonly=True) as tx:
-        s = await tx.fetchrow(LOAD_SESSION, _token_hash(token))
-        orgs = await _organizations(tx, s["user_id"]) if s else []
-    if s is None:
-        return None
-    async with db.transaction(s["org_id"], readonly=True) as tx:
-        m = await tx.fetchrow(LOAD_MEMBERSHIP, s["org_id"], s["user_id"])
-    if m is None:  # membership removed since login
-        return None
-    actor = Actor(s["user_id"], s["org_id"], m["role"], s["name"], s["email"], s["locale"], m["org_name"],
-                  m["time_zone"], m["away"])
+        s = await tx.fetchrow("SELECT * FROM session_lookup($1)", _token_hash(token))
+        if s is None:  # unknown, expired, or the membership was removed since login
+            return None
+        orgs = await _organizations(tx, s["user_id"])
+    actor = Actor(s["user_id"], s["org_id"], s["role"], s["name"], s["email"], s["locale"], s["org_name"],
+                  s["time_zone"], s["away"])
     return Session(actor, s["csrf_token"], orgs)
 
 
 async def end_session(db: Database, token: str) -> None:
     async with db.transaction(None) as tx:
-        await tx.execute("DELETE FROM sessions WHERE token_hash = $1", _token_hash(token))
+        await tx.execute("SELECT session_end($1)", _token_hash(token))
 
 
-async def switch_organization(db: Database, token: str, user_id: int, org_id: int) -> None:
-    if org_id not in {o[0] for o in await organizations_of(db, user_id)}:
-        raise NotFound()
+async def switch_organization(db: Database, token: str, org_id: int) -> None:
+    """Move the session to another organisation of the same person (NotFound where they are no member)."""
     async with db.transaction(None) as tx:
-        await tx.execute("UPDATE sessions SET org_id = $2 WHERE token_hash = $1", _token_hash(token), org_id)
-        await tx.execute("UPDATE users SET last_org_id = $2 WHERE id = $1", user_id, org_id)
+        if not await tx.fetchval("SELECT session_switch($1, $2)", _token_hash(token), org_id):
+            raise NotFound()
 
 
 async def set_locale(db: Database, user_id: int, locale: str) -> None:
     if locale not in ("sv", "en"):
         raise Invalid(N_("Unknown language."))
-    async with db.transaction(None) as tx:
+    async with db.transaction(None, user_id=user_id) as tx:
         await tx.execute("UPDATE users SET locale = $2 WHERE id = $1", user_id, locale)
 
 
@@ -225,11 +180,15 @@ async def member(db: Database, org_id: int, user_id: int):
     return await db.read_one(org_id, MEMBERS.format(where="AND m.user_id = $2"), org_id, user_id)
 
 
-async def set_role(db: Database, actor: Actor, user_id: int, role: str) -> None:
+async def set_role(db: Database, actor: AnyActor, user_id: int, role: str) -> None:
     require_admin(actor)
     if role not in ROLES:
         raise Invalid(N_("Unknown role."), "role")
     async with db.transaction(actor.org_id) as tx:
+        # Lock every admin first: two admins demoting each other at once must not leave none.
+        admins = {r["user_id"] for r in await tx.fetch(
+            "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'admin' ORDER BY user_id FOR UPDATE",
+            actor.org_id)}
         current = await tx.fetchval(
             "SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE", actor.org_id, user_id
         )
@@ -237,20 +196,18 @@ async def set_role(db: Database, actor: Actor, user_id: int, role: str) -> None:
             raise NotFound()
         if current == role:
             return
-        if current == "admin":
-            admins = await tx.fetchval(
-                "SELECT count(*) FROM memberships WHERE org_id = $1 AND role = 'admin'", actor.org_id
-            )
-            if admins <= 1:
-                raise Invalid(N_("The organisation must keep at least one admin."), "role")
+        if current == "admin" and admins <= {user_id}:
+            raise Invalid(N_("The organisation must keep at least one admin."), "role")
         await tx.execute(
             "UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2", actor.org_id, user_id, role
         )
         await tx.emit("member.role_changed", user_id=user_id, role=role, actor_id=actor.user_id)
 
 
-async def set_away(db: Database, actor: Actor, user_id: int, away: bool) -> None:
-    """Mark someone away (admins) or yourself (anyone)."""
+async def set_away(db: Database, actor: AnyActor, user_id: int, away: bool) -> None:
+    """Mark someone away (admins) or yourself (any member)."""
+    if not isinstance(actor, Actor):
+        raise Forbidden()
     if user_id != actor.user_id:
         require_admin(actor)
     async with db.transaction(actor.org_id) as tx:
@@ -275,7 +232,7 @@ def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=f"samsyn.{purpose}")
 
 
-async def invite(db: Database, actor: Actor, email: str, role: str) -> int:
+async def invite(db: Database, actor: AnyActor, email: str, role: str) -> int:
     require_admin(actor)
     email = normalise_email(email)
     if role not in ROLES:
@@ -309,40 +266,63 @@ def invite_token(secret: str, invite_id: int) -> str:
 
 
 async def invite_from_token(db: Database, secret: str, token: str):
-    """The invite a link names, if the link is genuine, unexpired and unused; else NotFound."""
+    """The invite a link names, if the link is genuine, unexpired and unused; else NotFound.
+
+    It says nothing about whether the address already has an account.
+    """
     try:
         invite_id = _serializer(secret, "invite").loads(token, max_age=INVITE_MAX_AGE)
     except (BadSignature, SignatureExpired):
         raise NotFound() from None
     async with db.transaction(None, readonly=True) as tx:
         row = await tx.fetchrow("SELECT * FROM invite_for_link($1)", invite_id)
-        existing = await tx.fetchval("SELECT id FROM users WHERE email = $1", row["email"]) if row else None
     if row is None or row["accepted_at"] is not None:
         raise NotFound()
-    return row, existing
+    return row
+
+
+async def _claim_invite(tx: Tx, invite_id: int) -> None:
+    # The single-use check, inside the transaction that uses the invite.
+    if not await tx.fetchval(
+        "UPDATE invites SET accepted_at = now() WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL RETURNING 1",
+        tx.org_id, invite_id,
+    ):
+        raise NotFound()
 
 
 async def accept_invite(db: Database, secret: str, token: str, name: str, password: str) -> int:
-    """Join the invite's organisation: a new account, or an existing one proven by its password."""
-    inv, existing_user = await invite_from_token(db, secret, token)
-    if existing_user is None:
-        user_id = await create_user(db, inv["email"], name, password)
-    else:
-        user_id = await authenticate(db, inv["email"], password)
-        if user_id is None:
-            raise Invalid(N_("Wrong password for the existing account."), "password")
+    """Join the invite's organisation with a new account, in one transaction; returns the user id.
+
+    An address that already has an account joins by logging in first (`accept_invite_as`),
+    so this page never takes an existing account's password.
+    """
+    inv = await invite_from_token(db, secret, token)
+    name = clean_name(name, "name", MAX_NAME)
+    password_hash = await passwords.hash_password(password)
     async with db.transaction(inv["org_id"]) as tx:
-        claimed = await tx.fetchval(
-            "UPDATE invites SET accepted_at = now() WHERE id = $1 AND accepted_at IS NULL RETURNING 1", inv["id"]
-        )
-        if not claimed:
-            raise NotFound()
+        await _claim_invite(tx, inv["id"])
+        user_id = await tx.fetchval(CREATE_ACCOUNT, inv["email"], name, password_hash, "sv", inv["org_id"])
+        if user_id is None:
+            raise Invalid(N_("This address already has an account: log in to accept the invite."), "email")
+        await _add_membership(tx, user_id, inv["role"])
+        await tx.emit("member.invite_accepted", invite_id=inv["id"], user_id=user_id)
+    return user_id
+
+
+async def accept_invite_as(db: Database, secret: str, token: str, user_id: int, email: str) -> int:
+    """Join the invite's organisation as the logged-in person the invite is for; returns the organisation."""
+    inv = await invite_from_token(db, secret, token)
+    if inv["email"] != email:
+        raise Invalid(N_("This invite is for another e-mail address. Log out and open the link again."), "email")
+    async with db.transaction(inv["org_id"], user_id=user_id) as tx:
+        await _claim_invite(tx, inv["id"])
         if not await tx.fetchval(
             "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2", inv["org_id"], user_id
         ):
             await _add_membership(tx, user_id, inv["role"])
+        await tx.emit("member.invite_accepted", invite_id=inv["id"], user_id=user_id)
         await tx.execute("UPDATE users SET last_org_id = $2 WHERE id = $1", user_id, inv["org_id"])
-    return user_id
+    return inv["org_id"]
 
 
 # --- password resets ---------------------------------------------------------------------------
@@ -353,32 +333,62 @@ def _password_fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-async def reset_link_token(db: Database, actor: Actor, secret: str, user_id: int) -> str:
-    """A signed link, valid 24 hours and once, that lets a member choose a new password."""
+async def reset_link_token(db: Database, actor: AnyActor, secret: str, user_id: int) -> str:
+    """A signed link, valid 24 hours and once, that lets a member choose a new password.
+
+    A password belongs to the person, not to one organisation: an admin hands out a link only
+    for someone all of whose organisations they administer.
+    """
     require_admin(actor)
-    await member(db, actor.org_id, user_id)  # NotFound outside the organisation
-    async with db.transaction(None, readonly=True) as tx:
-        password_hash = await tx.fetchval("SELECT password_hash FROM users WHERE id = $1", user_id)
+    async with db.transaction(actor.org_id, readonly=True) as tx:
+        password_hash = await tx.fetchval(
+            """SELECT u.password_hash FROM memberships m JOIN users u ON u.id = m.user_id
+               WHERE m.org_id = $1 AND m.user_id = $2""", actor.org_id, user_id)
+        if password_hash is None:
+            raise NotFound()
+        theirs = {r[0] for r in await _organizations(tx, user_id)}
+        administered = {org_id for org_id, _, role in await _organizations(tx, actor.user_id) if role == "admin"}
+    if not theirs <= administered:
+        raise Invalid(N_("This person also belongs to an organisation you do not administer, "
+                         "so you cannot reset their password."), "user")
     return _serializer(secret, "reset").dumps([user_id, _password_fingerprint(password_hash)])
 
 
-async def user_for_reset(db: Database, secret: str, token: str) -> int:
+def _reset_claim(secret: str, token: str) -> tuple[int, str]:
     try:
         user_id, fingerprint = _serializer(secret, "reset").loads(token, max_age=RESET_MAX_AGE)
     except (BadSignature, SignatureExpired, ValueError, TypeError):
         raise NotFound() from None
-    async with db.transaction(None, readonly=True) as tx:
-        password_hash = await tx.fetchval("SELECT password_hash FROM users WHERE id = $1", user_id)
+    if not isinstance(user_id, int):
+        raise NotFound()
+    return user_id, fingerprint
+
+
+async def _current_hash(tx: Tx, user_id: int, *, lock: bool = False) -> str | None:
+    return await tx.fetchval(
+        "SELECT password_hash FROM users WHERE id = $1" + (" FOR UPDATE" if lock else ""), user_id)
+
+
+async def user_for_reset(db: Database, secret: str, token: str) -> int:
+    """The person a reset link is for, while the link is genuine, unexpired and unused; else NotFound."""
+    user_id, fingerprint = _reset_claim(secret, token)
+    async with db.transaction(None, user_id=user_id, readonly=True) as tx:
+        password_hash = await _current_hash(tx, user_id)
     if password_hash is None or _password_fingerprint(password_hash) != fingerprint:
         raise NotFound()
     return user_id
 
 
 async def reset_password(db: Database, secret: str, token: str, password: str) -> int:
-    user_id = await user_for_reset(db, secret, token)
-    new_hash = hash_password(password)
-    async with db.transaction(None) as tx:
+    """Set a new password through a reset link, once, and end every session of that person."""
+    user_id, fingerprint = _reset_claim(secret, token)
+    new_hash = await passwords.hash_password(password)
+    async with db.transaction(None, user_id=user_id) as tx:
+        # The single-use check and the write in one transaction, the row locked between them.
+        password_hash = await _current_hash(tx, user_id, lock=True)
+        if password_hash is None or _password_fingerprint(password_hash) != fingerprint:
+            raise NotFound()
         await tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, new_hash)
-        # a reset ends every session: whoever knew the old password is logged out
-        await tx.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
+        # whoever knew the old password is logged out
+        await tx.execute("SELECT sessions_end_for_user($1)", user_id)
     return user_id

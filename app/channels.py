@@ -5,10 +5,12 @@ import re
 
 import asyncpg
 
-from app.accounts import Actor, normalise_email, require_admin
+from app.accounts import normalise_email
+from app.actors import AnyActor, require
 from app.db import Database
 from app.errors import Invalid, NotFound
 from app.i18n import N_
+from app.text import clean_address, clean_name
 
 KINDS = ("forum", "mailbox")
 # A fixed palette, each colour tuned for contrast in static/app.css, so rows stay readable.
@@ -35,12 +37,10 @@ async def get_channel(db: Database, org_id: int, channel_id: int):
 def _clean(kind: str, name: str, colour: str, address: str, target_minutes: int | str) -> tuple:
     if kind not in KINDS:
         raise Invalid(N_("Choose forum or mailbox."), "kind")
-    name = (name or "").strip()
-    if not 1 <= len(name) <= 100:
-        raise Invalid(N_("Enter a name (at most 100 characters)."), "name")
+    name = clean_name(name, "name", 100, message=N_("Enter a name (at most 100 characters)."))
     if colour not in COLOURS:
         raise Invalid(N_("Choose a colour."), "colour")
-    address = (address or "").strip().lower()
+    address = clean_address(address)
     if kind == "mailbox":
         address = normalise_email(address)
     elif not SLUG_RE.match(address):
@@ -54,10 +54,10 @@ def _clean(kind: str, name: str, colour: str, address: str, target_minutes: int 
     return kind, name, colour, address, target
 
 
-async def update_channel(db: Database, actor: Actor, channel_id: int, *, name: str, colour: str, address: str,
+async def update_channel(db: Database, actor: AnyActor, channel_id: int, *, name: str, colour: str, address: str,
                          response_target_minutes: int | str) -> None:
     """Rename, recolour, readdress or retarget a channel; its kind stays."""
-    require_admin(actor)
+    require(actor, "channel.manage")
     try:
         async with db.transaction(actor.org_id) as tx:
             kind = await tx.fetchval(
@@ -78,9 +78,9 @@ async def update_channel(db: Database, actor: Actor, channel_id: int, *, name: s
         raise Invalid(N_("That address is already in use."), "address") from None
 
 
-async def create_channel(db: Database, actor: Actor, *, kind: str, name: str, colour: str, address: str,
+async def create_channel(db: Database, actor: AnyActor, *, kind: str, name: str, colour: str, address: str,
                          response_target_minutes: int | str = 480) -> int:
-    require_admin(actor)
+    require(actor, "channel.manage")
     values = _clean(kind, name, colour, address, response_target_minutes)
     try:
         async with db.transaction(actor.org_id) as tx:

@@ -38,6 +38,30 @@ RETURNING seq
 """
 
 
+# What the app role may do: read and write rows under row-level security, less on these few.
+APP_GRANTS = """
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
+REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM {role};
+-- the event log is append-only
+REVOKE UPDATE, DELETE ON events FROM {role};
+-- sessions only through the session_* functions; people come from create_account()
+REVOKE ALL ON sessions FROM {role};
+REVOKE INSERT, DELETE ON users FROM {role};
+"""
+
+
+class RolledBack(RuntimeError):
+    """COMMIT found the transaction failed (an error inside it was caught): nothing was saved."""
+
+
+async def _rollback(conn: asyncpg.Connection) -> None:
+    try:
+        await conn.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - a broken connection: the pool's reset discards it anyway
+        log.debug("rollback failed", exc_info=True)
+
+
 class StartupError(RuntimeError):
     """A dependency the app cannot run without is unreachable; the message says which setting."""
 
@@ -104,14 +128,26 @@ class Database:
         await self.pool.close()
 
     @asynccontextmanager
-    async def transaction(self, org_id: int | None, *, readonly: bool = False) -> AsyncIterator[Tx]:
+    async def transaction(self, org_id: int | None, *, user_id: int | None = None,
+                          readonly: bool = False) -> AsyncIterator[Tx]:
+        """One transaction in an organisation's scope (and a person's own, for their account row)."""
         async with self.pool.acquire() as conn:
-            async with conn.transaction(readonly=readonly):
-                if org_id is not None:
-                    await conn.execute("SELECT set_config('app.org_id', $1, true)", str(org_id))
+            # BEGIN and COMMIT by hand: asyncpg's transaction() ignores that PostgreSQL answers a
+            # COMMIT of a failed transaction with ROLLBACK, and its events would go out as phantoms.
+            await conn.execute("BEGIN READ ONLY" if readonly else "BEGIN")
+            try:
+                if org_id is not None or user_id is not None:
+                    await conn.execute(
+                        "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)",
+                        "" if org_id is None else str(org_id), "" if user_id is None else str(user_id))
                 tx = Tx(conn, org_id)
                 yield tx
-        # Only here has the transaction committed; a rollback raised out of the block above.
+            except BaseException:
+                await _rollback(conn)
+                raise
+            if await conn.execute("COMMIT") != "COMMIT":
+                raise RolledBack("a statement in the transaction failed, so PostgreSQL rolled it back")
+        # Only here has the transaction committed.
         if tx.published:
             await self.publish(tx.published)
 
@@ -179,9 +215,7 @@ async def migrate(owner_url: str, app_role: str) -> list[str]:
             applied_now.append(version)
         # The app's role reads and writes rows but owns nothing, so row-level security binds it.
         role = '"' + app_role.replace('"', '""') + '"'
-        await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
-        await conn.execute(f"REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM {role}")
-        await conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        await conn.execute(APP_GRANTS.format(role=role))
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
         await conn.close()

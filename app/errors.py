@@ -10,9 +10,18 @@ class Forbidden(Exception):
 
 
 class Invalid(Exception):
-    """Input that cannot be accepted; the message is shown to the person (already translated key)."""
+    """Input that cannot be accepted: an untranslated message (marked with N_), shown to the person.
 
-    def __init__(self, message: str, field: str | None = None):
+    Values for the message's %(name)s placeholders come as keywords and are filled in after translation.
+    """
+
+    def __init__(self, message: str, field: str | None = None, **params):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.params = params
+
+    def text(self, gettext) -> str:
+        """The message in the language `gettext` translates to."""
+        translated = gettext(self.message)
+        return translated % self.params if self.params else translated

@@ -11,6 +11,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "member.role_changed": ("user_id", "role", "actor_id"),
     "member.away_changed": ("user_id", "away", "actor_id"),
     "member.invited": ("invite_id", "actor_id"),
+    "member.invite_accepted": ("invite_id", "user_id"),
     "channel.created": ("channel_id", "actor_id"),
     "channel.updated": ("channel_id", "actor_id"),
     # conversations

@@ -57,5 +57,6 @@ def make_environment() -> Environment:
 templates = make_environment()
 
 
-def render(name: str, **context) -> str:
-    return templates.get_template(name).render(**context)
+def render(template: str, /, **context) -> str:
+    # positional-only: a context value may be called `name` (or `template`) too
+    return templates.get_template(template).render(**context)

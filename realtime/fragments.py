@@ -90,12 +90,10 @@ async def _member_changed(r: Renderer, p: dict) -> list[Piece]:
 
 async def _member_joined(r: Renderer, p: dict) -> list[Piece]:
     members = await accounts.members(r.db, r.org_id)
-    invites = await accounts.open_invites(r.db, r.org_id)
-    return [Piece(replace(r.partial("member_list", members=members)), ADMINS),
-            Piece(replace(r.partial("invite_list", invites=invites)), ADMINS)]
+    return [Piece(replace(r.partial("member_list", members=members)), ADMINS)]
 
 
-async def _member_invited(r: Renderer, p: dict) -> list[Piece]:
+async def _invites_changed(r: Renderer, p: dict) -> list[Piece]:
     invites = await accounts.open_invites(r.db, r.org_id)
     return [Piece(replace(r.partial("invite_list", invites=invites)), ADMINS)]
 
@@ -124,7 +122,8 @@ FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "member.joined": _member_joined,
     "member.role_changed": _member_changed,
     "member.away_changed": _member_changed,
-    "member.invited": _member_invited,
+    "member.invited": _invites_changed,
+    "member.invite_accepted": _invites_changed,
     "conversation.created": _conversation_created,
     "message.added": _conversation_changed,
     "conversation.assigned": _conversation_changed,

@@ -1,8 +1,9 @@
-"""Login, sessions, CSRF, rate limits, invites, roles, away and password resets, over real HTTP."""
+"""Login, sessions, CSRF, invites, roles, away and password resets, over real HTTP."""
 from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 
 from app import accounts
@@ -74,44 +75,6 @@ async def test_anyone_sets_themselves_away_and_back(db, client):
 async def test_login_form_needs_its_csrf_cookie(client):
     response = await client.post("/login", data={"email": "a@b.se", "password": "x", "csrf_token": "y" * 43})
     assert response.status_code == 403
-
-
-async def test_login_attempts_are_rate_limited_with_retry_after(db, client, settings):
-    admin = await make_org(db)
-    token = csrf_from((await client.get("/login")).text)
-    statuses = []
-    for _ in range(settings.login_attempts + 1):
-        r = await client.post("/login", data={"email": admin.email, "password": "wrong password",
-                                              "csrf_token": token})
-        statuses.append(r.status_code)
-    assert statuses[:-1] == [400] * settings.login_attempts
-    assert statuses[-1] == 429 and int(r.headers["retry-after"]) > 0
-    # even the right password waits now
-    r = await client.post("/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 429
-
-
-async def test_failed_logins_from_one_address_are_limited_across_accounts(db, client, settings, redis_client):
-    ip_counter = "samsyn:rl:login:ip:127.0.0.1"
-    await redis_client.delete(ip_counter)
-    token = csrf_from((await client.get("/login")).text)
-    try:
-        for _ in range(settings.login_attempts_per_address):
-            r = await client.post("/login", data={"email": unique_email(), "password": "guess guess",
-                                                  "csrf_token": token})
-            assert r.status_code == 400
-        admin = await make_org(db)
-        r = await client.post("/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token})
-        assert r.status_code == 429
-    finally:
-        await redis_client.delete(ip_counter)
-
-
-async def test_successful_logins_are_not_throttled(db, client, settings):
-    admin = await make_org(db)
-    for _ in range(settings.login_attempts + 2):
-        client.cookies.clear()
-        await login(client, admin.email)
 
 
 async def test_logout_ends_the_session_on_the_server(db, client):
@@ -193,6 +156,14 @@ async def test_editors_and_viewers_cannot_use_admin_screens(db, client):
 async def test_password_reset_link_works_once_and_ends_old_sessions(db, client, server):
     admin = await make_org(db)
     editor = await make_member(db, admin.actor.org_id, "editor")
+    async with httpx.AsyncClient(base_url=server) as editors_browser:
+        await login(editors_browser, editor.email)
+        assert (await editors_browser.get("/")).status_code == 200
+        await _reset_through_the_link(db, client, server, admin, editor)
+        assert (await editors_browser.get("/")).headers["location"] == "/login", "the old session has ended"
+
+
+async def _reset_through_the_link(db, client, server, admin, editor):
     token = await login(client, admin.email)
     page = await client.post(f"/admin/members/{editor.actor.user_id}/reset-link", headers={"x-csrf-token": token})
     path = re.search(r'value="(http[^"]+/reset/[^"]+)"', page.text).group(1).removeprefix(server)
@@ -241,15 +212,6 @@ async def test_oversized_form_is_refused_with_413(db, client):
     response = await client.post("/admin/channels", content=b"name=" + b"x" * 1_100_000,
                                  headers={"x-csrf-token": token, "content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 413
-
-
-@pytest.mark.parametrize("body", [b"email=a%00%40b.se&password=x", b"email=%FF%FE%40b.se&password=x",
-                                  b"email=\xff\xfe&password=x", b"na%00me=x&password=y"])
-async def test_form_with_nul_or_invalid_utf8_gets_a_clear_400(client, body):
-    token = csrf_from((await client.get("/login")).text)
-    response = await client.post("/login", content=body + b"&csrf_token=" + token.encode(),
-                                 headers={"content-type": "application/x-www-form-urlencoded"})
-    assert response.status_code == 400 and "not valid text" in response.text
 
 
 async def test_swedish_and_emoji_text_is_stored_exactly(db, client):

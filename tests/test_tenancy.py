@@ -1,7 +1,10 @@
 """No one sees another organisation's data: other organisations' pages answer 404."""
 from __future__ import annotations
 
-from app import channels
+import asyncpg
+import pytest
+
+from app import accounts, channels
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
 
 
@@ -71,3 +74,72 @@ async def test_channel_addresses_are_unique_across_organisations(db, client):
     form["csrf_token"] = csrf_from((await client.get("/admin/channels")).text)
     response = await client.post("/admin/channels", data=form)
     assert response.status_code == 400 and "Adressen används redan." in response.text
+
+
+async def _tenant_tables(settings) -> list[str]:
+    conn = await asyncpg.connect(settings.database_owner_url)
+    try:
+        return [r["table_name"] for r in await conn.fetch(
+            """SELECT c.relname AS table_name FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped
+               WHERE n.nspname = 'public' AND c.relkind = 'r' AND has_table_privilege('samsyn_app', c.oid, 'SELECT')
+               ORDER BY 1""")]
+    finally:
+        await conn.close()
+
+
+async def _fill_every_tenant_table(db, settings, admin) -> None:
+    org_id = admin.actor.org_id
+    conv = await make_conversation(db, org_id, await make_channel(db, admin))
+    await accounts.invite(db, admin.actor, unique_email("inbjuden"), "editor")
+    conn = await asyncpg.connect(settings.database_owner_url)  # tables no domain function fills yet
+    try:
+        group = await conn.fetchval("INSERT INTO tag_groups (org_id, name) VALUES ($1, 'Ämne') RETURNING id", org_id)
+        tag = await conn.fetchval("INSERT INTO tags (org_id, group_id, name) VALUES ($1, $2, 'Leverans') RETURNING id",
+                                  org_id, group)
+        await conn.execute("INSERT INTO conversation_tags (org_id, conversation_id, tag_id) VALUES ($1, $2, $3)",
+                           org_id, conv, tag)
+    finally:
+        await conn.close()
+
+
+async def test_every_tenant_table_shows_only_the_current_organisations_rows(db, settings):
+    ours, theirs = await make_org(db, "Vår AB"), await make_org(db, "Deras AB")
+    for admin in (ours, theirs):
+        await _fill_every_tenant_table(db, settings, admin)
+    tables = await _tenant_tables(settings)
+    assert {"invites", "conversation_tags", "events", "memberships"} <= set(tables)
+    async with db.transaction(ours.actor.org_id, readonly=True) as tx:
+        for table in tables:
+            own = await tx.fetchval(f"SELECT count(*) FROM {table} WHERE org_id = $1", ours.actor.org_id)
+            foreign = await tx.fetchval(f"SELECT count(*) FROM {table} WHERE org_id <> $1", ours.actor.org_id)
+            assert (own > 0, foreign) == (True, 0), table
+    async with db.transaction(None, readonly=True) as tx:
+        for table in tables:
+            assert await tx.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+
+
+async def test_people_are_visible_only_to_their_own_organisations_and_themselves(db):
+    ours, theirs = await make_org(db), await make_org(db)
+    async with db.transaction(None, readonly=True) as tx:
+        assert await tx.fetchval("SELECT count(*) FROM users") == 0, "no organisation: no people, no hashes"
+    async with db.transaction(ours.actor.org_id, readonly=True) as tx:
+        assert {r["id"] for r in await tx.fetch("SELECT id FROM users")} == {ours.actor.user_id}
+    async with db.transaction(None, user_id=theirs.actor.user_id, readonly=True) as tx:
+        assert {r["id"] for r in await tx.fetch("SELECT id FROM users")} == {theirs.actor.user_id}
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        async with db.transaction(None) as tx:
+            await tx.execute("DELETE FROM users WHERE id = $1", theirs.actor.user_id)
+    async with db.transaction(ours.actor.org_id) as tx:  # another organisation's admin renames no one
+        assert await tx.execute("UPDATE users SET name = 'Kapad' WHERE id = $1", theirs.actor.user_id) == "UPDATE 0"
+
+
+async def test_the_app_cannot_read_or_write_sessions_directly(db, client):
+    admin = await make_org(db)
+    await login(client, admin.email)
+    for statement in ("SELECT count(*) FROM sessions", "DELETE FROM sessions"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            async with db.transaction(None) as tx:
+                await tx.execute(statement)
+    assert (await client.get("/")).status_code == 200, "sessions still work through their functions"

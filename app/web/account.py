@@ -37,9 +37,7 @@ async def switch_organization(request: Request) -> Response:
         org_id = int(form.get("org_id", ""))
     except ValueError:
         raise NotFound() from None
-    session = session_of(request)
-    await accounts.switch_organization(request.app.state.db, request.state.session_token,
-                                       session.actor.user_id, org_id)
+    await accounts.switch_organization(request.app.state.db, request.state.session_token, org_id)
     return redirect("/")
 
 

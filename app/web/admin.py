@@ -7,7 +7,7 @@ from starlette.routing import Route
 
 from app import accounts, channels
 from app.errors import Invalid
-from app.web.base import actor_of, admin_required, page, path_id, redirect, t
+from app.web.base import actor_of, admin_required, error_text, page, path_id, redirect
 
 
 async def _members_page(request: Request, status: int = 200, **extra) -> Response:
@@ -31,7 +31,7 @@ async def invite(request: Request) -> Response:
     try:
         invite_id = await accounts.invite(state.db, actor, email, role)
     except Invalid as exc:
-        return await _members_page(request, 400, invite_error=t(request, exc.message), invite_email=email)
+        return await _members_page(request, 400, invite_error=error_text(request, exc), invite_email=email)
     link = f"{state.settings.base_url}/invite/{accounts.invite_token(state.settings.secret_key, invite_id)}"
     return await _members_page(request, invite_link=link, invite_email=email)
 
@@ -42,7 +42,7 @@ async def set_role(request: Request) -> Response:
     try:
         await accounts.set_role(request.app.state.db, actor_of(request), path_id(request), str(form.get("role", "")))
     except Invalid as exc:
-        return await _members_page(request, 400, member_error=t(request, exc.message))
+        return await _members_page(request, 400, member_error=error_text(request, exc))
     return redirect("/admin/members")
 
 
@@ -57,7 +57,10 @@ async def set_away(request: Request) -> Response:
 async def reset_link(request: Request) -> Response:
     state, actor = request.app.state, actor_of(request)
     user_id = path_id(request)
-    token = await accounts.reset_link_token(state.db, actor, state.settings.secret_key, user_id)
+    try:
+        token = await accounts.reset_link_token(state.db, actor, state.settings.secret_key, user_id)
+    except Invalid as exc:
+        return await _members_page(request, 400, member_error=error_text(request, exc))
     person = await accounts.member(state.db, actor.org_id, user_id)
     return await _members_page(request, reset_link=f"{state.settings.base_url}/reset/{token}", reset_for=person)
 
@@ -80,7 +83,7 @@ async def create_channel(request: Request) -> Response:
     try:
         await channels.create_channel(request.app.state.db, actor_of(request), **values)
     except Invalid as exc:
-        return await _channels_page(request, 400, error=t(request, exc.message), error_field=exc.field,
+        return await _channels_page(request, 400, error=error_text(request, exc), error_field=exc.field,
                                     form=values)
     return redirect("/admin/channels")
 
@@ -97,7 +100,7 @@ async def edit_channel(request: Request) -> Response:
         await channels.update_channel(db, actor, channel["id"], **values)
     except Invalid as exc:
         return page(request, "pages/admin_channel_edit.html", 400, ch=channel, form=values,
-                    colours=channels.COLOURS, error=t(request, exc.message))
+                    colours=channels.COLOURS, error=error_text(request, exc))
     return redirect("/admin/channels")
 
 

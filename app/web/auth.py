@@ -1,13 +1,17 @@
 """Login, logout, invite acceptance, password reset."""
 from __future__ import annotations
 
+import asyncio
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from app import accounts, ratelimit
 from app.errors import Invalid
-from app.web.base import page, redirect, session_of, t
+from app.i18n import N_
+from app.web.base import error_text, page, redirect, session_of, t
 from app.web.middleware import SESSION_COOKIE, cookie_header, session_signer
 
 
@@ -15,9 +19,19 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _login_response(request: Request, token: str) -> Response:
+LOCAL_PATH = re.compile(r"/(?!/)[\x21-\x5b\x5d-\x7e]*")
+
+
+def _local_path(value) -> str:
+    """Where to go after logging in: a path on this site only, never another site (open redirect)."""
+    value = str(value or "")
+    # printable ASCII without backslashes, not "//…": browsers drop tabs and read "\\" as "/"
+    return value if LOCAL_PATH.fullmatch(value) else "/"
+
+
+def _login_response(request: Request, token: str, then: str = "/") -> Response:
     settings = request.app.state.settings
-    response = redirect("/")
+    response = redirect(then)
     signed = session_signer(settings.secret_key).sign(token).decode()
     response.headers.append("set-cookie", cookie_header(
         SESSION_COOKIE, signed, secure=settings.secure_cookies, max_age=accounts.SESSION_DAYS * 86400))
@@ -25,9 +39,10 @@ def _login_response(request: Request, token: str) -> Response:
 
 
 async def login_form(request: Request) -> Response:
+    then = _local_path(request.query_params.get("next"))
     if session_of(request):
-        return redirect("/")
-    return page(request, "pages/login.html")
+        return redirect(then)
+    return page(request, "pages/login.html", then=then)
 
 
 async def login(request: Request) -> Response:
@@ -36,19 +51,28 @@ async def login(request: Request) -> Response:
     email = str(form.get("email", "")).strip().lower()[:254]
     password = str(form.get("password", ""))
     settings = state.settings
-    counters = [(f"login:email:{email}", settings.login_attempts),
-                (f"login:ip:{_client_ip(request)}", settings.login_attempts_per_address)]
-    if wait := await ratelimit.retry_after(state.redis, counters):
-        return _too_many(request, email, wait)
+    ip = _client_ip(request)
+    pair, address, account = f"login:pair:{ip} {email}", f"login:ip:{ip}", f"login:account:{email}"
+    # Counted before the password is checked, so simultaneous guesses cannot all slip under the limits.
+    attempt = await ratelimit.count(state.redis, [(pair, settings.login_attempts),
+                                                  (address, settings.login_attempts_per_address),
+                                                  (account, None)], settings.login_window_seconds)
+    if attempt.retry_after:
+        return _too_many(request, email, attempt.retry_after)
+    # Per account a slow-down, never a 429: strangers elsewhere must not lock the owner out.
+    if delay := ratelimit.backoff(attempt.counts[2], settings.login_slowdown_after,
+                                  settings.login_slowdown_max_seconds):
+        await asyncio.sleep(delay)
     user_id = await accounts.authenticate(state.db, email, password)
     token = await accounts.start_session(state.db, user_id) if user_id else None
     if token is None:
-        await ratelimit.count_failure(state.redis, [name for name, _ in counters], settings.login_window_seconds)
         # One message whether or not the account exists.
-        return page(request, "pages/login.html", 400, email=email,
+        return page(request, "pages/login.html", 400, email=email, then=_local_path(form.get("next")),
                     error=t(request, "Wrong e-mail address or password."))
-    await ratelimit.clear(state.redis, f"login:email:{email}")
-    return _login_response(request, token)
+    # Only failures count: the owner's own slips are forgotten; address and account get this attempt back.
+    await ratelimit.clear(state.redis, pair)
+    await ratelimit.take_back(state.redis, [address, account])
+    return _login_response(request, token, _local_path(form.get("next")))
 
 
 def _too_many(request: Request, email: str, retry_after: int) -> Response:
@@ -68,22 +92,30 @@ async def logout(request: Request) -> Response:
 
 
 async def invite_page(request: Request) -> Response:
+    """Join an organisation: a new account here, or, for an address with an account, after logging in."""
     state = request.app.state
     token = request.path_params["token"]
-    invite, existing_user = await accounts.invite_from_token(state.db, state.settings.secret_key, token)
+    invite = await accounts.invite_from_token(state.db, state.settings.secret_key, token)
+    session = session_of(request)
     if request.method == "GET":
-        return page(request, "pages/invite.html", invite=invite, existing=existing_user is not None)
+        return page(request, "pages/invite.html", invite=invite)
+    if session is not None:
+        try:
+            org_id = await accounts.accept_invite_as(state.db, state.settings.secret_key, token,
+                                                     session.actor.user_id, session.actor.email)
+        except Invalid as exc:
+            return page(request, "pages/invite.html", 400, invite=invite, error=error_text(request, exc))
+        await accounts.switch_organization(state.db, request.state.session_token, org_id)
+        return redirect("/")
     form = await request.form()
-    password = str(form.get("password", ""))
-    if existing_user is None and password != str(form.get("password2", "")):
-        return page(request, "pages/invite.html", 400, invite=invite, existing=False, name=form.get("name", ""),
-                    error=t(request, "The passwords do not match."))
+    name, password = str(form.get("name", "")), str(form.get("password", ""))
     try:
-        user_id = await accounts.accept_invite(state.db, state.settings.secret_key, token,
-                                               str(form.get("name", "")), password)
+        if password != str(form.get("password2", "")):
+            raise Invalid(N_("The passwords do not match."), "password2")
+        user_id = await accounts.accept_invite(state.db, state.settings.secret_key, token, name, password)
     except Invalid as exc:
-        return page(request, "pages/invite.html", 400, invite=invite, existing=existing_user is not None,
-                    name=form.get("name", ""), error=t(request, exc.message))
+        return page(request, "pages/invite.html", 400, invite=invite, name=name, error=error_text(request, exc),
+                    error_field=exc.field)
     return _login_response(request, await accounts.start_session(state.db, user_id))
 
 
@@ -95,12 +127,12 @@ async def reset_page(request: Request) -> Response:
         return page(request, "pages/reset.html")
     form = await request.form()
     password = str(form.get("password", ""))
-    if password != str(form.get("password2", "")):
-        return page(request, "pages/reset.html", 400, error=t(request, "The passwords do not match."))
     try:
+        if password != str(form.get("password2", "")):
+            raise Invalid(N_("The passwords do not match."), "password2")
         user_id = await accounts.reset_password(state.db, state.settings.secret_key, token, password)
     except Invalid as exc:
-        return page(request, "pages/reset.html", 400, error=t(request, exc.message))
+        return page(request, "pages/reset.html", 400, error=error_text(request, exc), error_field=exc.field)
     token = await accounts.start_session(state.db, user_id)
     return _login_response(request, token) if token else redirect("/login")
 

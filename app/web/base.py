@@ -6,7 +6,8 @@ from functools import wraps
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from app.accounts import Actor, Session
+from app.accounts import Session
+from app.actors import Actor
 from app.errors import Forbidden, Invalid, NotFound
 from app.i18n import pick_locale, translations
 from app.templating import render
@@ -32,7 +33,12 @@ def t(request: Request, message: str) -> str:
     return translations(locale_of(request)).gettext(message)
 
 
-def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+def error_text(request: Request, exc: Invalid) -> str:
+    """A domain error's message in the viewer's language."""
+    return exc.text(translations(locale_of(request)).gettext)
+
+
+def page(request: Request, template: str, status: int = 200, /, **context) -> HTMLResponse:
     session = session_of(request)
     html = render(
         template,
@@ -94,7 +100,7 @@ async def forbidden(request: Request, exc: Exception) -> Response:
 
 async def invalid(request: Request, exc: Invalid) -> Response:
     return page(request, "pages/error.html", 400, title=t(request, "Could not save"),
-                message=t(request, exc.message))
+                message=error_text(request, exc))
 
 
 async def http_error(request: Request, exc) -> Response:
