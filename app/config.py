@@ -35,10 +35,17 @@ class Settings:
     # Cookies get the Secure flag unless the site is served over plain http (local development).
     secure_cookies: bool = False
     db_pool_max: int = 10
-    # failed logins per e-mail address, and per client address, within the window
+    # Failed logins within the window before answers turn to 429: per e-mail address from one client
+    # address, and per client address. Per e-mail address alone (from anywhere) never a 429: past
+    # login_slowdown_after failures each attempt waits 0.25 s, doubling up to login_slowdown_max_seconds.
     login_attempts: int = 10
     login_attempts_per_address: int = 50
+    login_slowdown_after: int = 10
+    login_slowdown_max_seconds: float = 4.0
     login_window_seconds: int = 900  # 15 minutes
+    # Addresses (or CIDR networks) of the reverse proxies whose X-Forwarded-For is believed;
+    # empty: the client address is the TCP peer's, whatever headers say.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -63,4 +70,7 @@ class Settings:
             db_pool_max=int(env.get("DB_POOL_MAX", "10")),
             login_attempts=int(env.get("LOGIN_ATTEMPTS", "10")),
             login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", "50")),
+            login_slowdown_after=int(env.get("LOGIN_SLOWDOWN_AFTER", "10")),
+            login_slowdown_max_seconds=float(env.get("LOGIN_SLOWDOWN_MAX_SECONDS", "4")),
+            trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
         )

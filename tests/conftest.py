@@ -7,6 +7,7 @@ of its own (tests/factories.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
@@ -16,7 +17,40 @@ import uvicorn
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
+from app.serve import uvicorn_config  # the web process's own options, proxy headers off
 from devtools.services import migrated_settings, throwaway_servers
+
+
+# Tables whose changes no page shows by themselves: the log itself, its counters, sessions,
+# and people (their names show through memberships, whose changes emit).
+BOOKKEEPING = {"events", "organizations", "sessions", "users", "schema_migrations"}
+# Rows changed per table. PostgreSQL 15 keeps earlier transactions' counts here until it flushes
+# them (about once a second), so what one transaction changed is the difference from its start.
+ROWS_CHANGED = """
+SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_xact_user_tables WHERE schemaname = 'public'
+"""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_change_appends_an_event():
+    """Fails any transaction, in any test, that changed rows some page shows without appending an event.
+
+    Screens learn of changes only through events, so such a change would leave them stale.
+    """
+    original = Database.transaction
+
+    @contextlib.asynccontextmanager
+    async def checked(self, org_id, **options):
+        async with original(self, org_id, **options) as tx:
+            before = {} if options.get("readonly") else dict(await tx.fetch(ROWS_CHANGED))
+            yield tx
+            if not options.get("readonly") and not tx.published:
+                silent = {t for t, n in await tx.fetch(ROWS_CHANGED) if n > before.get(t, 0)} - BOOKKEEPING
+                assert not silent, f"changed {sorted(silent)} without appending an event"
+
+    Database.transaction = checked
+    yield
+    Database.transaction = original
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +62,8 @@ def servers():
 @pytest.fixture(scope="session")
 async def settings(servers) -> Settings:
     return await migrated_settings(*servers, secret_key="test-secret-key-not-for-production",
-                                   login_attempts=5, login_attempts_per_address=20, login_window_seconds=60)
+                                   login_attempts=5, login_attempts_per_address=20, login_window_seconds=60,
+                                   login_slowdown_after=3, login_slowdown_max_seconds=0.5)
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +83,7 @@ async def db(settings, redis_client):
 @pytest.fixture(scope="session")
 async def server(settings):
     """The app under uvicorn on a free port: what a browser or HTTP client talks to."""
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.web_port,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(create_app(settings), settings, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -72,7 +105,8 @@ async def demo_org(db) -> int:
     """The demo organisation, seeded once per test session as `make run` seeds it."""
     from app import demo
 
+    from app import accounts
+
     await demo.seed(db)
-    async with db.transaction(None, readonly=True) as tx:
-        user_id = await tx.fetchval("SELECT id FROM users WHERE email = $1", demo.DEMO_USERS[0][2])
-        return (await tx.fetchrow("SELECT org_id FROM user_organizations($1)", user_id))["org_id"]
+    user_id = await accounts.account_id(db, demo.DEMO_USERS[0][2])
+    return (await accounts.organizations_of(db, user_id))[0][0]

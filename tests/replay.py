@@ -8,11 +8,12 @@ from __future__ import annotations
 import copy
 import difflib
 
+import httpx
 import lxml.html
 from lxml.html import HtmlElement
 
-from app.db import events_after
-from realtime.fragments import render_event
+from app.db import events_after, last_seq
+from realtime.fragments import ADMINS, MEMBERS, render_event
 
 OOB = "hx-swap-oob"
 
@@ -70,9 +71,13 @@ def normalised(html: str, region: str = "main") -> str:
     return lxml.html.tostring(node, encoding="unicode")
 
 
+# What each kind of viewer's socket receives: every member the members' pieces, admins all.
+AUDIENCES = {"member": {MEMBERS}, "admin": {MEMBERS, ADMINS}}
+
+
 async def pushed_since(db, org_id: int, seq: int, locale: str = "sv", time_zone: str = "Europe/Stockholm",
                        audience: set[str] | None = None) -> tuple[str, list[str]]:
-    """Every fragment pushed for the events after `seq`, in order, and the kinds seen."""
+    """Every fragment pushed to `audience` for the events after `seq`, in order, and the kinds seen."""
     html, kinds = [], []
     for event in await events_after(db, org_id, seq):
         kinds.append(event["kind"])
@@ -82,18 +87,37 @@ async def pushed_since(db, org_id: int, seq: int, locale: str = "sv", time_zone:
     return "".join(html), kinds
 
 
-async def assert_replay_equals_fresh(db, client, org_id: int, path: str, change, *, expect_kinds: set[str]) -> None:
-    """Render `path`, run `change()`, push its events onto the old page, compare with a fresh render."""
-    from app.db import last_seq
+def _diff(fresh: str, replayed: str) -> str:
+    return "\n".join(difflib.unified_diff(fresh.replace(">", ">\n").splitlines(),
+                                          replayed.replace(">", ">\n").splitlines(), "fresh", "replayed", lineterm=""))
 
+
+async def assert_replay_equals_fresh(db, clients: dict[str, httpx.AsyncClient], org_id: int, path: str, change, *,
+                                     expect_kinds: set[str]) -> None:
+    """Render `path` for each audience, run `change()`, and for each: old page + its pushes == fresh page.
+
+    `clients` maps "member" and "admin" to logged-in clients of the organisation. A page a member
+    cannot open must not be touched by what members are sent (no admin-only content goes to all).
+    """
     seq = await last_seq(db, org_id)
-    before = (await client.get(path)).text
+    before = {who: await c.get(path) for who, c in clients.items()}
     await change()
-    push, kinds = await pushed_since(db, org_id, seq)
-    assert expect_kinds <= set(kinds), f"expected events {expect_kinds}, saw {kinds}"
-    after = (await client.get(path)).text
-    replayed, fresh = normalised(apply_push(before, push)), normalised(after)
-    assert replayed == fresh, "replay differs from a fresh render:\n" + "\n".join(difflib.unified_diff(
-        fresh.replace(">", ">\n").splitlines(), replayed.replace(">", ">\n").splitlines(),
-        "fresh", "replayed", lineterm=""))
-    assert normalised(before) != normalised(after), "the change should be visible on this page"
+    after = {who: await c.get(path) for who, c in clients.items()}
+    pushes = {}
+    for who in clients:
+        pushes[who], kinds = await pushed_since(db, org_id, seq, audience=AUDIENCES[who])
+        assert expect_kinds <= set(kinds), f"expected events {expect_kinds}, saw {kinds}"
+    seen = [who for who in clients if before[who].status_code == 200]
+    assert seen, f"no one could open {path}"
+    for who in clients:
+        if who in seen:
+            replayed, fresh = normalised(apply_push(before[who].text, pushes[who])), normalised(after[who].text)
+            assert replayed == fresh, f"{who}: replay differs from a fresh render:\n" + _diff(fresh, replayed)
+        else:
+            page = before[seen[-1]].text
+            touched = normalised(apply_push(page, pushes[who]))
+            assert touched == normalised(page), (
+                f"pieces sent to every {who} change {path}, which a {who} cannot open:\n"
+                + _diff(normalised(page), touched))
+    assert any(normalised(before[w].text) != normalised(after[w].text) for w in seen), \
+        "the change should be visible on this page"
