@@ -1,0 +1,134 @@
+"""The worker process, `python -m workers.worker`: runs durable jobs (app/jobs.py) until SIGTERM.
+
+Any number may run, on any number of hosts: each claims due jobs of the kinds it has handlers
+for, runs them one at a time with a timeout per kind, and marks them done or failed. A handler
+that raises fails its job (retried with back-off) and the loop goes on. SIGTERM or SIGINT: no
+new claims, the running job is finished, exit 0; a job cut off harder is taken again once its
+lease expires.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+
+from app import jobs, logs
+from app.config import Settings
+from app.db import Database, StartupError
+from app.jobs import Job
+from app.mail import receive
+
+log = logging.getLogger("workers.worker")
+
+Handler = Callable[[Database, Job], Awaitable[None]]
+
+# Job kind → the domain function that does it. A handler must be safe to run twice (a job runs again
+# when its worker dies before recording it done) and must not block the event loop (parse in a
+# thread): the timeout below can only stop it at an await.
+HANDLERS: dict[str, Handler] = {
+    "mail.parse": receive.parse_job,
+}
+TIMEOUTS: dict[str, float] = {}  # seconds per kind, where DEFAULT_TIMEOUT does not suit
+DEFAULT_TIMEOUT = 60.0
+# The lease outlasts the longest timeout, so a healthy worker never loses a job it is running.
+LEASE_MARGIN_SECONDS = 30
+IDLE_SECONDS = 0.5
+RETRY_SECONDS = 5  # after PostgreSQL failed us, not a log line every half second
+# One job at a time: a handler that hogs the loop cannot starve others' timeouts; run more processes.
+BATCH = 1
+
+
+def worker_name() -> str:
+    """Who holds a job (jobs.locked_by): host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_seconds(handlers: dict[str, Handler], timeouts: dict[str, float]) -> int:
+    """The lease to claim under: the longest timeout among these kinds, plus a margin."""
+    longest = max((timeouts.get(kind, DEFAULT_TIMEOUT) for kind in handlers), default=DEFAULT_TIMEOUT)
+    return int(longest) + LEASE_MARGIN_SECONDS
+
+
+async def run_job(db: Database, handler: Handler, job: Job, timeout: float) -> None:
+    """Run one claimed job and record how it ended."""
+    fields = {"job_id": job.id, "org_id": job.org_id, "kind": job.kind, "attempt": job.attempts}
+    try:
+        async with asyncio.timeout(timeout) as deadline:
+            await handler(db, job)
+    except Exception as exc:  # noqa: BLE001 - any handler fault fails its job, never the worker
+        error = f"timed out after {timeout:g} s" if deadline.expired() else repr(exc)
+        held = await jobs.fail(db, job, error)
+        log.warning("job failed", exc_info=not deadline.expired(),
+                    extra={**fields, "error": error, "final": job.attempts >= job.max_attempts, "lease_lost": not held})
+        return
+    if not await jobs.finish(db, job):
+        log.warning("job done after its lease expired; another worker has taken it", extra=fields)
+
+
+async def run_once(db: Database, handlers: dict[str, Handler], worker: str, *,
+                   timeouts: dict[str, float] | None = None, limit: int = BATCH) -> int:
+    """Claim up to `limit` due jobs of the handlers' kinds and run them; returns how many ran."""
+    timeouts = TIMEOUTS if timeouts is None else timeouts
+    claimed = await jobs.claim(db, list(handlers), worker, lease_seconds(handlers, timeouts), limit)
+    await asyncio.gather(*(run_job(db, handlers[job.kind], job, timeouts.get(job.kind, DEFAULT_TIMEOUT))
+                           for job in claimed))
+    return len(claimed)
+
+
+async def run(db: Database, handlers: dict[str, Handler], worker: str, stop: asyncio.Event, *,
+              timeouts: dict[str, float] | None = None) -> None:
+    """Run jobs until `stop` is set, sleeping briefly when there are none."""
+    while not stop.is_set():
+        try:
+            if await run_once(db, handlers, worker, timeouts=timeouts):
+                continue
+            pause = IDLE_SECONDS
+        except Exception:  # noqa: BLE001 - PostgreSQL away: try again; claimed jobs return when leases expire
+            log.exception("claiming or recording jobs failed")
+            pause = RETRY_SECONDS
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), pause)
+
+
+async def serve(settings: Settings, handlers: dict[str, Handler]) -> None:
+    """Connect, run jobs until SIGTERM or SIGINT, disconnect."""
+    # Redis carries the events that handlers' changes publish after commit, as in the web process.
+    redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        db = await Database.connect(settings, redis)
+    except StartupError:
+        await redis.aclose()
+        raise
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    name = worker_name()
+    log.info("worker started", extra={"worker": name, "kinds": sorted(handlers)})
+    try:
+        await run(db, handlers, name, stop)
+    finally:
+        await db.close()
+        await redis.aclose()
+    log.info("worker stopped", extra={"worker": name})
+
+
+def main() -> int:
+    logs.configure()
+    try:
+        asyncio.run(serve(Settings.from_env(), HANDLERS))
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
