@@ -1,0 +1,1 @@
+"""The shared inbox: mail in, parsed, threaded into cases."""
