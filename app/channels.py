@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 import asyncpg
 
@@ -18,7 +19,7 @@ COLOURS = ("blue", "green", "orange", "purple", "red", "teal", "pink", "yellow",
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 CHANNELS = """
-SELECT c.id, c.kind, c.name, c.colour, c.address, c.response_target_minutes, c.created_at,
+SELECT c.id, c.kind, c.name, c.colour, c.address, c.ingress_local_part, c.response_target_minutes, c.created_at,
        (SELECT count(*) FROM conversations v
         WHERE v.org_id = c.org_id AND v.channel_id = c.id AND v.status = 'open' AND NOT v.spam) AS open_count
 FROM channels c WHERE c.org_id = $1 {where}
@@ -54,6 +55,12 @@ def _clean(kind: str, name: str, colour: str, address: str, target_minutes: int 
     return kind, name, colour, address, target
 
 
+def _ingress_local_part(address: str) -> str:
+    # readable, and unguessable so that no stranger can mail into the mailbox through it
+    readable = re.sub(r"[^a-z0-9]+", "-", address.split("@")[0]).strip("-")[:30] or "inbox"
+    return f"{readable}-{secrets.token_hex(6)}"
+
+
 async def update_channel(db: Database, actor: AnyActor, channel_id: int, *, name: str, colour: str, address: str,
                          response_target_minutes: int | str) -> None:
     """Rename, recolour, readdress or retarget a channel; its kind stays."""
@@ -85,9 +92,10 @@ async def create_channel(db: Database, actor: AnyActor, *, kind: str, name: str,
     try:
         async with db.transaction(actor.org_id) as tx:
             channel_id = await tx.fetchval(
-                """INSERT INTO channels (org_id, kind, name, colour, address, response_target_minutes)
-                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-                actor.org_id, *values,
+                """INSERT INTO channels (org_id, kind, name, colour, address, response_target_minutes,
+                                         ingress_local_part)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
+                actor.org_id, *values, _ingress_local_part(values[3]) if values[0] == "mailbox" else None,
             )
             await tx.emit("channel.created", channel_id=channel_id, actor_id=actor.user_id)
     except asyncpg.UniqueViolationError:

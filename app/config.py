@@ -30,6 +30,9 @@ class Settings:
     web_port: int = 8000
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
+    # Mail for <a mailbox's ingress local part>@ingress_domain is routed to that mailbox.
+    ingress_domain: str = "ingress.localhost"
+    mail_max_bytes: int = 25 * 1024 * 1024  # the SMTP ingress answers 552 above this
     # Absolute base URL for links shown to people (invites, password resets).
     public_url: str = ""
     # Cookies get the Secure flag unless the site is served over plain http (local development).
@@ -65,6 +68,8 @@ class Settings:
             web_port=web_port,
             smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(env.get("SMTP_PORT", "2525")),
+            ingress_domain=env.get("INGRESS_DOMAIN", "ingress.localhost").strip().lower(),
+            mail_max_bytes=int(env.get("MAIL_MAX_BYTES", str(25 * 1024 * 1024))),
             public_url=public_url,
             secure_cookies=public_url.startswith("https://"),
             db_pool_max=int(env.get("DB_POOL_MAX", "10")),

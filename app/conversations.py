@@ -1,6 +1,7 @@
 """Conversations: mail cases and forum threads in one table, with their messages."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from app.actors import AnyActor, require, require_message_kind
@@ -69,7 +70,8 @@ async def get(db: Database, org_id: int, conversation_id: int):
         if row is None:
             raise NotFound()
         messages = await tx.fetch(
-            """SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language,
+            """SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
+                      m.raw_mail_id, m.auto_submitted,
                       u.name AS author_name, cu.name AS customer_name
                FROM messages m
                LEFT JOIN users u ON u.id = m.author_id
@@ -80,14 +82,28 @@ async def get(db: Database, org_id: int, conversation_id: int):
     return row, messages
 
 
+@dataclass(frozen=True)
+class MailOrigin:
+    """What a message that came by mail carries besides its text."""
+
+    message_id: str | None = None  # its Message-ID header, which replies name in In-Reply-To
+    raw_mail_id: int | None = None  # the stored original
+    joined_by: str = "new"  # how it found its conversation: "header", "case_number" or "new"
+    html: str | None = None  # sanitised
+    auto_submitted: bool = False  # an auto-reply or bounce: never asks for a reply
+
+
 async def _insert_message(tx: Tx, conversation_id: int, kind: str, body: str, *, author_id: int | None,
                           customer_id: int | None, at: datetime | None, language: str | None,
-                          no_reply_needed: bool) -> int:
+                          mail: MailOrigin | None) -> int:
+    mail = mail or MailOrigin(joined_by=None)
     message_id = await tx.fetchval(
-        """INSERT INTO messages (org_id, conversation_id, kind, author_id, customer_id, body_text,
-                                 language, no_reply_needed, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, now())) RETURNING id""",
-        tx.org_id, conversation_id, kind, author_id, customer_id, body, language, no_reply_needed, at,
+        """INSERT INTO messages (org_id, conversation_id, kind, author_id, customer_id, body_text, body_html,
+                                 language, no_reply_needed, created_at, mail_message_id, raw_mail_id, joined_by,
+                                 auto_submitted)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, now()), $11, $12, $13, $9) RETURNING id""",
+        tx.org_id, conversation_id, kind, author_id, customer_id, body, mail.html, language, mail.auto_submitted,
+        at, mail.message_id, mail.raw_mail_id, mail.joined_by,
     )
     public_editor_message = author_id is not None and kind in ("editor", "comment")
     await tx.execute(
@@ -104,61 +120,77 @@ async def _insert_message(tx: Tx, conversation_id: int, kind: str, body: str, *,
     return message_id
 
 
-async def open_conversation(db: Database, actor: AnyActor, *, channel_id: int, subject: str, body: str,
-                            customer_name: str = "", customer_email: str | None = None,
-                            at: datetime | None = None, visitor: dict | None = None,
-                            language: str | None = None) -> int:
+async def _customer(tx: Tx, name: str, email: str | None) -> int:
+    return await tx.fetchval(UPSERT_CUSTOMER, tx.org_id, (name or "").strip()[:200],
+                             email.strip().lower()[:254] if email else None)
+
+
+async def open_in(tx: Tx, actor: AnyActor, *, channel_id: int, subject: str, body: str, customer_name: str = "",
+                  customer_email: str | None = None, at: datetime | None = None, visitor: dict | None = None,
+                  language: str | None = None, mail: MailOrigin | None = None) -> tuple[int, int]:
+    """`open_conversation` inside the caller's transaction; returns (conversation id, message id)."""
+    require(actor, "conversation.open")
+    channel_kind = await tx.fetchval(
+        "SELECT kind FROM channels WHERE org_id = $1 AND id = $2", tx.org_id, channel_id
+    )
+    if channel_kind is None:
+        raise NotFound()
+    kind = "mail" if channel_kind == "mailbox" else "forum"
+    require_message_kind(actor, "customer", kind)
+    customer_id = await _customer(tx, customer_name, customer_email)
+    case_number = await tx.fetchval(NEXT_CASE_NUMBER, tx.org_id)
+    conversation_id = await tx.fetchval(
+        """INSERT INTO conversations (org_id, case_number, channel_id, kind, customer_id, subject,
+                                      visitor, created_at, last_message_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), COALESCE($8, now())) RETURNING id""",
+        tx.org_id, case_number, channel_id, kind, customer_id, subject.strip(), visitor, at,
+    )
+    await tx.emit("conversation.created", conversation_id=conversation_id, channel_id=channel_id)
+    message_id = await _insert_message(tx, conversation_id, "customer", body, author_id=None,
+                                       customer_id=customer_id, at=at, language=language, mail=mail)
+    return conversation_id, message_id
+
+
+async def open_conversation(db: Database, actor: AnyActor, **fields) -> int:
     """A new mail case or forum thread from a customer's first message, with the next case number.
 
     Mail arrives through the system (the ingress), forum posts from visitors; each only in its own kind of channel.
     """
-    require(actor, "conversation.open")
-    org_id = actor.org_id
-    async with db.transaction(org_id) as tx:
-        channel_kind = await tx.fetchval(
-            "SELECT kind FROM channels WHERE org_id = $1 AND id = $2", org_id, channel_id
-        )
-        if channel_kind is None:
-            raise NotFound()
-        kind = "mail" if channel_kind == "mailbox" else "forum"
-        require_message_kind(actor, "customer", kind)
-        customer_id = await tx.fetchval(
-            UPSERT_CUSTOMER, org_id, customer_name.strip(), customer_email.strip().lower() if customer_email else None
-        )
-        case_number = await tx.fetchval(NEXT_CASE_NUMBER, org_id)
-        conversation_id = await tx.fetchval(
-            """INSERT INTO conversations (org_id, case_number, channel_id, kind, customer_id, subject,
-                                          visitor, created_at, last_message_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), COALESCE($8, now())) RETURNING id""",
-            org_id, case_number, channel_id, kind, customer_id, subject.strip(), visitor, at,
-        )
-        await tx.emit("conversation.created", conversation_id=conversation_id, channel_id=channel_id)
-        await _insert_message(tx, conversation_id, "customer", body, author_id=None, customer_id=customer_id,
-                              at=at, language=language, no_reply_needed=False)
+    async with db.transaction(actor.org_id) as tx:
+        conversation_id, _ = await open_in(tx, actor, **fields)
     return conversation_id
 
 
-async def add_message(db: Database, actor: AnyActor, conversation_id: int, *, kind: str, body: str,
-                      at: datetime | None = None, language: str | None = None) -> int:
+async def add_in(tx: Tx, actor: AnyActor, conversation_id: int, *, kind: str, body: str,
+                 at: datetime | None = None, language: str | None = None, customer_name: str | None = None,
+                 customer_email: str | None = None, mail: MailOrigin | None = None) -> int:
+    """`add_message` inside the caller's transaction.
+
+    A customer's message is the conversation's customer's unless another sender is named (someone in Cc).
+    """
+    if kind not in MESSAGE_KINDS:
+        raise Invalid(N_("Unknown message kind."))
+    row = await tx.fetchrow(
+        "SELECT kind, customer_id FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE",
+        tx.org_id, conversation_id)
+    if row is None:
+        raise NotFound()
+    require_message_kind(actor, kind, row["kind"])
+    customer_id = None
+    if actor.user_id is None:
+        customer_id = (await _customer(tx, customer_name or "", customer_email) if customer_email
+                       else row["customer_id"])
+    return await _insert_message(tx, conversation_id, kind, body, author_id=actor.user_id, customer_id=customer_id,
+                                 at=at, language=language, mail=mail)
+
+
+async def add_message(db: Database, actor: AnyActor, conversation_id: int, **fields) -> int:
     """Append a message: a reply, note or comment by a member, or the customer's next message.
 
     A customer's message (from the system or a visitor) counts towards "needs a reply".
     """
-    if kind not in MESSAGE_KINDS:
-        raise Invalid(N_("Unknown message kind."))
     async with db.transaction(actor.org_id) as tx:
-        row = await tx.fetchrow(
-            "SELECT kind, customer_id FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE",
-            actor.org_id, conversation_id)
-        if row is None:
-            raise NotFound()
-        require_message_kind(actor, kind, row["kind"])
-        member = actor.user_id is not None
-        return await _insert_message(
-            tx, conversation_id, kind, body, author_id=actor.user_id,
-            customer_id=None if member else row["customer_id"],
-            at=at, language=language, no_reply_needed=False,
-        )
+        return await add_in(tx, actor, conversation_id, **fields)
 
 
 async def _locked_kind(tx: Tx, conversation_id: int) -> str:
@@ -169,19 +201,25 @@ async def _locked_kind(tx: Tx, conversation_id: int) -> str:
     return kind
 
 
-async def set_status(db: Database, actor: AnyActor, conversation_id: int, status: str) -> None:
+async def set_status_in(tx: Tx, actor: AnyActor, conversation_id: int, status: str) -> bool:
+    """`set_status` inside the caller's transaction; whether the status changed."""
     require(actor, "conversation.set_status")
+    if status not in STATUSES[await _locked_kind(tx, conversation_id)]:
+        raise Invalid(N_("That status does not exist for this conversation."), "status")
+    changed = await tx.fetchval(
+        """UPDATE conversations SET status = $3, updated_at = now()
+           WHERE org_id = $1 AND id = $2 AND status <> $3 RETURNING 1""",
+        tx.org_id, conversation_id, status,
+    )
+    if changed:
+        await tx.emit("conversation.status_changed", conversation_id=conversation_id, status=status,
+                      actor_id=actor.user_id)
+    return bool(changed)
+
+
+async def set_status(db: Database, actor: AnyActor, conversation_id: int, status: str) -> None:
     async with db.transaction(actor.org_id) as tx:
-        if status not in STATUSES[await _locked_kind(tx, conversation_id)]:
-            raise Invalid(N_("That status does not exist for this conversation."), "status")
-        changed = await tx.fetchval(
-            """UPDATE conversations SET status = $3, updated_at = now()
-               WHERE org_id = $1 AND id = $2 AND status <> $3 RETURNING 1""",
-            actor.org_id, conversation_id, status,
-        )
-        if changed:
-            await tx.emit("conversation.status_changed", conversation_id=conversation_id, status=status,
-                          actor_id=actor.user_id)
+        await set_status_in(tx, actor, conversation_id, status)
 
 
 async def assign(db: Database, actor: AnyActor, conversation_id: int, assignee_id: int | None) -> None:

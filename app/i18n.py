@@ -60,3 +60,9 @@ class Formatter:
 
     def number(self, value: float | int) -> str:
         return format_decimal(value, locale=self.locale)
+
+    def filesize(self, size: int) -> str:
+        for unit, scale in (("MB", 1024 * 1024), ("kB", 1024)):
+            if size >= scale:
+                return f"{format_decimal(round(size / scale, 1), locale=self.locale)}\xa0{unit}"
+        return f"{size}\xa0B"

@@ -40,6 +40,11 @@ def _number(ctx, value) -> str:
     return _formatter(ctx).number(value)
 
 
+@pass_context
+def _filesize(ctx, value: int) -> str:
+    return _formatter(ctx).filesize(value)
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -50,7 +55,7 @@ def make_environment() -> Environment:
     )
     # Templates read `locale` and `time_zone` from their context, so one environment serves all.
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
-    env.filters.update(datetime=_datetime, date=_date, number=_number)
+    env.filters.update(datetime=_datetime, date=_date, number=_number, filesize=_filesize)
     return env
 
 

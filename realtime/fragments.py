@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from app import accounts, channels, conversations
+from app.mail import raw
 from app.db import Database
 from app.templating import render
 
@@ -116,6 +117,11 @@ async def _status_changed(r: Renderer, p: dict) -> list[Piece]:
     return [*rows, await r.channel_strip()]
 
 
+async def _mail_set_aside(r: Renderer, p: dict) -> list[Piece]:
+    mails = await raw.unplaced(r.db, r.org_id)
+    return [Piece(replace(r.partial("unplaced_list", mails=mails)), MEMBERS)]
+
+
 FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "channel.created": _channel_created,
     "channel.updated": _channel_updated,
@@ -129,6 +135,7 @@ FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "conversation.assigned": _conversation_changed,
     "conversation.no_reply_needed": _conversation_changed,
     "conversation.status_changed": _status_changed,
+    "mail.set_aside": _mail_set_aside,
 }
 
 

@@ -22,8 +22,10 @@ from devtools.services import migrated_settings, throwaway_servers
 
 
 # Tables whose changes no page shows by themselves: the log itself, its counters, sessions,
-# and people (their names show through memberships, whose changes emit).
-BOOKKEEPING = {"events", "organizations", "sessions", "users", "schema_migrations"}
+# people (their names show through memberships, whose changes emit), a job's own state (what a
+# page shows of it comes with its domain's events), and a stored mail until it is placed or set
+# aside (both emit).
+BOOKKEEPING = {"events", "organizations", "sessions", "users", "schema_migrations", "jobs", "raw_mails"}
 # Rows changed per table. PostgreSQL 15 keeps earlier transactions' counts here until it flushes
 # them (about once a second), so what one transaction changed is the difference from its start.
 ROWS_CHANGED = """

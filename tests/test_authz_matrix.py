@@ -6,9 +6,13 @@ visitors: anonymous, viewer / editor / admin of A, admin of another organisation
 """
 from __future__ import annotations
 
+import re
+from email.message import EmailMessage
+
 import httpx
 from starlette.routing import Mount, Route
 
+from app.mail import ingress, receive
 from app.main import create_app
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
 
@@ -41,6 +45,10 @@ MATRIX = [
     ("POST", "/organization", MEMBERS_OF_A, lambda: {"org_id": "{org}"}),
     ("POST", "/away", MEMBERS_ONLY, lambda: {"away": "0"}),
     ("POST", "/language", ANYONE, lambda: {"locale": "sv"}),
+    ("GET", "/mail/unplaced", MEMBERS_ONLY, None),
+    ("GET", "/mail/{raw_mail}", MEMBERS_OF_A, None),
+    ("GET", "/mail/{raw_mail}/raw", MEMBERS_OF_A, None),
+    ("GET", "/attachments/{attachment}", MEMBERS_OF_A, None),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
@@ -67,8 +75,20 @@ def app_routes() -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix():
-    listed = {(m, p.replace("{conversation}", "{id}").replace("{member}", "{id}").replace("{channel}", "{id}")) for m, p, _, _ in MATRIX} | PUBLIC
+    listed = {(m, re.sub(r"\{(conversation|member|channel|raw_mail|attachment)\}", "{id}", p))
+              for m, p, _, _ in MATRIX} | PUBLIC
     assert app_routes() == listed
+
+
+async def _a_mail_with_an_attachment(db, org_id: int, channel_id: int) -> tuple[int, int]:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "kund@example.se", "info@example.se", "Bilaga"
+    message.set_content("Se bifogad fil.")
+    message.add_attachment(b"hemligt", maintype="application", subtype="octet-stream", filename="a.bin")
+    raw_mail_id = await ingress.store(db, ingress.Mailbox(org_id, channel_id), message.as_bytes())
+    await receive.receive(db, org_id, raw_mail_id)
+    async with db.transaction(org_id, readonly=True) as tx:
+        return raw_mail_id, await tx.fetchval("SELECT max(id) FROM attachments WHERE org_id = $1", org_id)
 
 
 def outcome(response: httpx.Response) -> str:
@@ -87,7 +107,9 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
     other = await make_org(db, "B AB")
     channel = await make_channel(db, admin)
     conversation = await make_conversation(db, org_a, channel, subject="A:s ärende")
-    ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a, "channel": channel}
+    raw_mail, attachment = await _a_mail_with_an_attachment(db, org_a, channel)
+    ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a, "channel": channel,
+           "raw_mail": raw_mail, "attachment": attachment}
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):

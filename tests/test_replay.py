@@ -13,6 +13,7 @@ import pytest
 from app import accounts, channels, conversations
 from app.actors import Actor, System
 from app.events import KINDS
+from app.mail import ingress, receive
 from realtime import fragments
 from realtime.fragments import FRAGMENTS, MEMBERS, Piece
 from tests.factories import login, make_channel, make_conversation, make_member, make_org, unique_email
@@ -139,6 +140,15 @@ async def status_changed(t: Team) -> None:
                   "conversation.status_changed")
 
 
+async def mail_set_aside(t: Team) -> None:
+    box = ingress.Mailbox(t.org_id, await make_channel(t.db, t.admin))
+
+    async def unreadable_mail_arrives():
+        await receive.receive(t.db, t.org_id, await ingress.store(t.db, box, b"\xd0\xcf\x11\xe0 not a mail"))
+
+    await t.check("/mail/unplaced", unreadable_mail_arrives, "mail.set_aside")
+
+
 SCENARIOS = {
     "channel.created": channel_created,
     "channel.updated": channel_updated,
@@ -152,6 +162,7 @@ SCENARIOS = {
     "conversation.assigned": assigned,
     "conversation.no_reply_needed": no_reply_needed,
     "conversation.status_changed": status_changed,
+    "mail.set_aside": mail_set_aside,
 }
 
 

@@ -1,10 +1,13 @@
 """No one sees another organisation's data: other organisations' pages answer 404."""
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import asyncpg
 import pytest
 
-from app import accounts, channels
+from app import accounts, channels, jobs
+from app.mail import ingress, receive
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
 
 
@@ -93,6 +96,14 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
     org_id = admin.actor.org_id
     conv = await make_conversation(db, org_id, await make_channel(db, admin))
     await accounts.invite(db, admin.actor, unique_email("inbjuden"), "editor")
+    async with db.transaction(org_id) as tx:
+        await jobs.enqueue(tx, "tenancy.probe", {})
+    message = EmailMessage()
+    message["From"], message["Subject"] = "kund@example.se", "Med bilaga"
+    message.set_content("Hej")
+    message.add_attachment(b"fil", maintype="application", subtype="octet-stream", filename="fil.bin")
+    channel = await make_channel(db, admin)
+    await receive.receive(db, org_id, await ingress.store(db, ingress.Mailbox(org_id, channel), message.as_bytes()))
     conn = await asyncpg.connect(settings.database_owner_url)  # tables no domain function fills yet
     try:
         group = await conn.fetchval("INSERT INTO tag_groups (org_id, name) VALUES ($1, 'Ämne') RETURNING id", org_id)

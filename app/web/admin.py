@@ -92,15 +92,18 @@ async def create_channel(request: Request) -> Response:
 async def edit_channel(request: Request) -> Response:
     db, actor = request.app.state.db, actor_of(request)
     channel = await channels.get_channel(db, actor.org_id, path_id(request))
+    ingress = (f"{channel['ingress_local_part']}@{request.app.state.settings.ingress_domain}"
+               if channel["ingress_local_part"] else None)
     if request.method == "GET":
-        return page(request, "pages/admin_channel_edit.html", ch=channel, form=channel, colours=channels.COLOURS)
+        return page(request, "pages/admin_channel_edit.html", ch=channel, form=channel, colours=channels.COLOURS,
+                    ingress=ingress)
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("name", "colour", "address", "response_target_minutes")}
     try:
         await channels.update_channel(db, actor, channel["id"], **values)
     except Invalid as exc:
         return page(request, "pages/admin_channel_edit.html", 400, ch=channel, form=values,
-                    colours=channels.COLOURS, error=error_text(request, exc))
+                    colours=channels.COLOURS, ingress=ingress, error=error_text(request, exc))
     return redirect("/admin/channels")
 
 

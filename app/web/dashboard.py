@@ -6,6 +6,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import channels, conversations
+from app.mail import raw
 from app.web.base import actor_of, login_required, page, path_id
 
 
@@ -19,9 +20,10 @@ async def index(request: Request) -> Response:
 
 @login_required
 async def conversation(request: Request) -> Response:
-    actor = actor_of(request)
-    row, messages = await conversations.get(request.app.state.db, actor.org_id, path_id(request))
-    return page(request, "pages/conversation.html", row=row, messages=messages)
+    db, actor = request.app.state.db, actor_of(request)
+    row, messages = await conversations.get(db, actor.org_id, path_id(request))
+    return page(request, "pages/conversation.html", row=row, messages=messages,
+                attachments=await raw.attachments_of(db, actor.org_id, row["id"]))
 
 
 routes = [
