@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_DATABASE_URL = "postgresql://samsyn_app@127.0.0.1:55432/samsyn"
@@ -19,6 +19,18 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _tristate(value: str, name: str) -> bool | None:
+    """True for true/1/yes/on, False for false/0/no/off, None when empty (the default decides)."""
+    value = value.strip().lower()
+    if not value:
+        return None
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -33,6 +45,12 @@ class Settings:
     # Mail for <a mailbox's ingress local part>@ingress_domain is routed to that mailbox.
     ingress_domain: str = "ingress.localhost"
     mail_max_bytes: int = 25 * 1024 * 1024  # the SMTP ingress answers 552 above this
+    # Where replies go out (app/mail/outgoing.py), unless a mailbox names its own relay host.
+    smtp_relay_host: str = "127.0.0.1"
+    smtp_relay_port: int = 2526
+    smtp_relay_username: str = ""  # with a password: AUTH at the relay (never sent to a mailbox's own relay)
+    smtp_relay_password: str = field(default="", repr=False)
+    smtp_relay_starttls: bool | None = None  # None: STARTTLS when the relay offers it; True: required
     # Absolute base URL for links shown to people (invites, password resets).
     public_url: str = ""
     # Cookies get the Secure flag unless the site is served over plain http (local development).
@@ -70,6 +88,11 @@ class Settings:
             smtp_port=int(env.get("SMTP_PORT", "2525")),
             ingress_domain=env.get("INGRESS_DOMAIN", "ingress.localhost").strip().lower(),
             mail_max_bytes=int(env.get("MAIL_MAX_BYTES", str(25 * 1024 * 1024))),
+            smtp_relay_host=env.get("SMTP_RELAY_HOST", "127.0.0.1"),
+            smtp_relay_port=int(env.get("SMTP_RELAY_PORT", "2526")),
+            smtp_relay_username=env.get("SMTP_RELAY_USERNAME", ""),
+            smtp_relay_password=env.get("SMTP_RELAY_PASSWORD", ""),
+            smtp_relay_starttls=_tristate(env.get("SMTP_RELAY_STARTTLS", ""), "SMTP_RELAY_STARTTLS"),
             public_url=public_url,
             secure_cookies=public_url.startswith("https://"),
             db_pool_max=int(env.get("DB_POOL_MAX", "10")),

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from app.actors import AnyActor, require, require_message_kind
 from app.db import Database, Tx
+from app.mail import outgoing
 from app.errors import Invalid, NotFound
 from app.i18n import N_
 
@@ -71,7 +72,7 @@ async def get(db: Database, org_id: int, conversation_id: int):
             raise NotFound()
         messages = await tx.fetch(
             """SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
-                      m.raw_mail_id, m.auto_submitted,
+                      m.raw_mail_id, m.auto_submitted, m.author_id, m.delivery_state, m.delivery_error,
                       u.name AS author_name, cu.name AS customer_name
                FROM messages m
                LEFT JOIN users u ON u.id = m.author_id
@@ -191,6 +192,61 @@ async def add_message(db: Database, actor: AnyActor, conversation_id: int, **fie
     """
     async with db.transaction(actor.org_id) as tx:
         return await add_in(tx, actor, conversation_id, **fields)
+
+
+class NewerMessages(Exception):
+    """Someone wrote in the conversation after the newest message the replying editor had seen."""
+
+    def __init__(self, messages: list):
+        super().__init__(f"{len(messages)} newer message(s)")
+        self.messages = messages
+
+
+# Public messages (not notes) after the one the writer saw, other than the writer's own.
+NEWER_THAN_SEEN = """
+SELECT m.id, m.kind, m.created_at, coalesce(u.name, cu.name, '') AS author_name
+FROM messages m
+LEFT JOIN users u ON u.id = m.author_id
+LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
+WHERE m.org_id = $1 AND m.conversation_id = $2 AND m.id > $3 AND m.kind <> 'note'
+  AND m.author_id IS DISTINCT FROM $4
+ORDER BY m.id
+"""
+
+MAX_BODY = 100_000
+
+
+async def reply(db: Database, actor: AnyActor, conversation_id: int, body: str, *, seen_message_id: int,
+                send_anyway: bool = False) -> int:
+    """An editor's public answer: a mail to the customer (queued to send), or an answer in the forum.
+
+    Held (NewerMessages) when the customer or another editor wrote after the newest message the
+    writer had seen, unless they chose to send anyway: no two answers cross unseen.
+    """
+    body = _clean_body(body)
+    async with db.transaction(actor.org_id) as tx:
+        kind = await _locked_kind(tx, conversation_id)
+        newer = await tx.fetch(NEWER_THAN_SEEN, actor.org_id, conversation_id, seen_message_id, actor.user_id)
+        if newer and not send_anyway:
+            raise NewerMessages(newer)
+        message_id = await add_in(tx, actor, conversation_id, kind="editor", body=body)
+        if kind == "mail":
+            await outgoing.queue_send(tx, message_id)  # goes out once this transaction commits
+    return message_id
+
+
+async def add_note(db: Database, actor: AnyActor, conversation_id: int, body: str) -> int:
+    """An internal note: seen by the team, never sent."""
+    return await add_message(db, actor, conversation_id, kind="note", body=_clean_body(body))
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not body:
+        raise Invalid(N_("Write something first."), "body")
+    if len(body) > MAX_BODY:
+        raise Invalid(N_("That is too long: at most %(max)s characters."), "body", max=MAX_BODY)
+    return body
 
 
 async def _locked_kind(tx: Tx, conversation_id: int) -> str:

@@ -20,6 +20,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "conversation.status_changed": ("conversation_id", "status", "actor_id"),
     "conversation.assigned": ("conversation_id", "assignee_id", "actor_id"),
     "conversation.no_reply_needed": ("conversation_id", "message_id", "actor_id"),
+    # a reply's mail: queued, sent, retrying or failed (app/mail/outgoing.py)
+    "message.delivery_changed": ("conversation_id", "message_id", "state"),
     # mail
     "mail.set_aside": ("raw_mail_id", "state"),  # unreadable, or an auto-reply with no case
 }

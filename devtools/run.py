@@ -51,7 +51,21 @@ def start_services(settings: Settings) -> list:
         print(f"starting Redis on 127.0.0.1:{redis.port}", flush=True)
         redis.start()
         started.append(redis)
+    if settings.smtp_relay_host in LOOPBACK and not port_open(settings.smtp_relay_port):
+        started.append(MailCatcher(settings.smtp_relay_port))
     return started
+
+
+class MailCatcher:
+    """Stands in for the outgoing relay: replies sent in the demo are saved under var/outbox/, never delivered."""
+
+    def __init__(self, port: int):
+        self.process = subprocess.Popen([sys.executable, "-m", "devtools.mailcatcher", "--port", str(port),
+                                         "--dir", str(VAR / "outbox")], cwd=ROOT)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
 
 
 def main() -> int:

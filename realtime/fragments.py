@@ -136,6 +136,7 @@ FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "conversation.no_reply_needed": _conversation_changed,
     "conversation.status_changed": _status_changed,
     "mail.set_aside": _mail_set_aside,
+    "message.delivery_changed": _conversation_changed,
 }
 
 

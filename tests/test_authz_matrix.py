@@ -24,6 +24,7 @@ MEMBERS_ONLY = (LOGIN, OK, OK, OK, OK)
 ADMINS_ONLY = (LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)
 ADMINS_OF_A = (LOGIN, FORBIDDEN, FORBIDDEN, OK, NOT_FOUND)
 MEMBERS_OF_A = (LOGIN, OK, OK, OK, NOT_FOUND)
+EDITORS_OF_A = (LOGIN, FORBIDDEN, OK, OK, NOT_FOUND)
 ANYONE = (OK, OK, OK, OK, OK)
 BACK_TO_LOGIN = (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)
 
@@ -45,6 +46,12 @@ MATRIX = [
     ("POST", "/organization", MEMBERS_OF_A, lambda: {"org_id": "{org}"}),
     ("POST", "/away", MEMBERS_ONLY, lambda: {"away": "0"}),
     ("POST", "/language", ANYONE, lambda: {"locale": "sv"}),
+    ("POST", "/conversations/{conversation}/reply", EDITORS_OF_A, lambda: {"body": "Hej!", "seen": "0",
+                                                                             "send_anyway": "1"}),
+    ("POST", "/conversations/{conversation}/note", EDITORS_OF_A, lambda: {"body": "Intern"}),
+    ("POST", "/conversations/{conversation}/status", EDITORS_OF_A, lambda: {"status": "waiting"}),
+    ("POST", "/conversations/{conversation}/assign", EDITORS_OF_A, lambda: {"assignee_id": ""}),
+    ("POST", "/conversations/{conversation}/no-reply-needed", EDITORS_OF_A, dict),
     ("GET", "/mail/unplaced", MEMBERS_ONLY, None),
     ("GET", "/mail/{raw_mail}", MEMBERS_OF_A, None),
     ("GET", "/mail/{raw_mail}/raw", MEMBERS_OF_A, None),

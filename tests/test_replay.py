@@ -16,7 +16,9 @@ from app.events import KINDS
 from app.mail import ingress, receive
 from realtime import fragments
 from realtime.fragments import FRAGMENTS, MEMBERS, Piece
+from devtools.services import free_port
 from tests.factories import login, make_channel, make_conversation, make_member, make_org, unique_email
+from tests.test_mail_out import queue_reply, relay_at, smtp_sink, work_off
 from tests.replay import apply_push, assert_replay_equals_fresh, normalised
 
 
@@ -149,6 +151,25 @@ async def mail_set_aside(t: Team) -> None:
     await t.check("/mail/unplaced", unreadable_mail_arrives, "mail.set_aside")
 
 
+async def delivery_changed(t: Team) -> None:
+    # The dashboard does not show delivery itself, so the change is a reply and its send job together.
+    channel = await make_channel(t.db, t.admin)
+    down, up = [await make_conversation(t.db, t.org_id, channel, subject=s) for s in ("Trasig", "Försenad")]
+
+    async def reply_and_send(conversation_id: int) -> None:
+        await queue_reply(t.db, t.admin, conversation_id)
+        await work_off(t.db)
+
+    with relay_at(t.settings, free_port()):  # the relay is down: "retrying"
+        await t.check("/", lambda: reply_and_send(down), "message.delivery_changed")
+    async with smtp_sink() as sink:
+        with relay_at(t.settings, sink.port):  # "sent"
+            await t.check("/", lambda: reply_and_send(up), "message.delivery_changed")
+    states = [r["delivery_state"] for r in await t.db.read(
+        t.org_id, "SELECT delivery_state FROM messages WHERE org_id = $1 AND kind = 'editor' ORDER BY id", t.org_id)]
+    assert states == ["retrying", "sent"]
+
+
 SCENARIOS = {
     "channel.created": channel_created,
     "channel.updated": channel_updated,
@@ -163,6 +184,7 @@ SCENARIOS = {
     "conversation.no_reply_needed": no_reply_needed,
     "conversation.status_changed": status_changed,
     "mail.set_aside": mail_set_aside,
+    "message.delivery_changed": delivery_changed,
 }
 
 

@@ -23,7 +23,7 @@ from app import jobs, logs
 from app.config import Settings
 from app.db import Database, StartupError
 from app.jobs import Job
-from app.mail import receive
+from app.mail import outgoing, receive
 
 log = logging.getLogger("workers.worker")
 
@@ -34,8 +34,12 @@ Handler = Callable[[Database, Job], Awaitable[None]]
 # thread): the timeout below can only stop it at an await.
 HANDLERS: dict[str, Handler] = {
     "mail.parse": receive.parse_job,
+    "mail.send": outgoing.send_job,
 }
-TIMEOUTS: dict[str, float] = {}  # seconds per kind, where DEFAULT_TIMEOUT does not suit
+# seconds per kind, where DEFAULT_TIMEOUT does not suit
+TIMEOUTS: dict[str, float] = {
+    "mail.send": outgoing.SEND_TIMEOUT_SECONDS + 30,  # outlasts the relay conversation, so its failure is recorded
+}
 DEFAULT_TIMEOUT = 60.0
 # The lease outlasts the longest timeout, so a healthy worker never loses a job it is running.
 LEASE_MARGIN_SECONDS = 30
@@ -99,6 +103,7 @@ async def run(db: Database, handlers: dict[str, Handler], worker: str, stop: asy
 
 async def serve(settings: Settings, handlers: dict[str, Handler]) -> None:
     """Connect, run jobs until SIGTERM or SIGINT, disconnect."""
+    outgoing.configure(settings)  # the relay replies go through (handlers get only the database and the job)
     # Redis carries the events that handlers' changes publish after commit, as in the web process.
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     try:

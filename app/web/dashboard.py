@@ -1,4 +1,4 @@
-"""The dashboard (every channel's open conversations in arrival order) and a conversation."""
+"""The dashboard: every channel's open conversations in arrival order."""
 from __future__ import annotations
 
 from starlette.requests import Request
@@ -6,8 +6,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import channels, conversations
-from app.mail import raw
-from app.web.base import actor_of, login_required, page, path_id
+from app.web.base import actor_of, login_required, page
 
 
 @login_required
@@ -18,15 +17,6 @@ async def index(request: Request) -> Response:
                 rows=await conversations.queue(db, actor.org_id))
 
 
-@login_required
-async def conversation(request: Request) -> Response:
-    db, actor = request.app.state.db, actor_of(request)
-    row, messages = await conversations.get(db, actor.org_id, path_id(request))
-    return page(request, "pages/conversation.html", row=row, messages=messages,
-                attachments=await raw.attachments_of(db, actor.org_id, row["id"]))
-
-
 routes = [
     Route("/", index),
-    Route("/conversations/{id:int}", conversation),
 ]

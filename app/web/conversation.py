@@ -1,0 +1,100 @@
+"""A conversation's page, and working it: reply, note, status, assignment, "no reply needed"."""
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app import accounts, conversations
+from app.errors import Invalid
+from app.mail import raw
+from app.web.base import actor_of, error_text, login_required, page, path_id, redirect
+
+
+async def _page(request: Request, conversation_id: int, status: int = 200, **extra) -> Response:
+    db, actor = request.app.state.db, actor_of(request)
+    row, messages = await conversations.get(db, actor.org_id, conversation_id)
+    editors = [m for m in await accounts.members(db, actor.org_id) if m["role"] != "viewer"]
+    return page(request, "pages/conversation.html", status, row=row, messages=messages, editors=editors,
+                statuses=conversations.STATUSES[row["kind"]],
+                attachments=await raw.attachments_of(db, actor.org_id, row["id"]),
+                seen=max((m["id"] for m in messages), default=0), **extra)
+
+
+@login_required
+async def show(request: Request) -> Response:
+    return await _page(request, path_id(request))
+
+
+def _back(conversation_id: int) -> Response:
+    return redirect(f"/conversations/{conversation_id}")
+
+
+def _int(value, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@login_required
+async def reply(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    body = str(form.get("body", ""))
+    try:
+        await conversations.reply(request.app.state.db, actor_of(request), conversation_id, body,
+                                  seen_message_id=_int(form.get("seen")), send_anyway=form.get("send_anyway") == "1")
+    except conversations.NewerMessages as newer:
+        # held: the writer reviews what arrived, then sends anyway or edits; the draft stays in the form
+        return await _page(request, conversation_id, 409, draft=body, newer=newer.messages)
+    except Invalid as exc:
+        return await _page(request, conversation_id, 400, draft=body, reply_error=error_text(request, exc))
+    return _back(conversation_id)
+
+
+@login_required
+async def note(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    body = str(form.get("body", ""))
+    try:
+        await conversations.add_note(request.app.state.db, actor_of(request), conversation_id, body)
+    except Invalid as exc:
+        return await _page(request, conversation_id, 400, note_draft=body, note_error=error_text(request, exc))
+    return _back(conversation_id)
+
+
+@login_required
+async def status(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    await conversations.set_status(request.app.state.db, actor_of(request), conversation_id,
+                                   str(form.get("status", "")))
+    return _back(conversation_id)
+
+
+@login_required
+async def assign(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    assignee = str(form.get("assignee_id", ""))  # "" unassigns
+    try:
+        await conversations.assign(request.app.state.db, actor_of(request), conversation_id,
+                                   _int(assignee, -1) if assignee else None)
+    except Invalid as exc:
+        return await _page(request, conversation_id, 400, assign_error=error_text(request, exc))
+    return _back(conversation_id)
+
+
+@login_required
+async def no_reply_needed(request: Request) -> Response:
+    conversation_id = path_id(request)
+    await conversations.mark_no_reply_needed(request.app.state.db, actor_of(request), conversation_id)
+    return _back(conversation_id)
+
+
+routes = [
+    Route("/conversations/{id:int}", show),
+    Route("/conversations/{id:int}/reply", reply, methods=["POST"]),
+    Route("/conversations/{id:int}/note", note, methods=["POST"]),
+    Route("/conversations/{id:int}/status", status, methods=["POST"]),
+    Route("/conversations/{id:int}/assign", assign, methods=["POST"]),
+    Route("/conversations/{id:int}/no-reply-needed", no_reply_needed, methods=["POST"]),
+]
