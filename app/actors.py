@@ -22,6 +22,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "conversation.assign": frozenset({ADMIN, EDITOR}),
     "conversation.no_reply_needed": frozenset({ADMIN, EDITOR}),
     "message.add": frozenset({ADMIN, EDITOR, SYSTEM, VISITOR}),  # which kinds: MESSAGE_KINDS below
+    "conversation.tag": frozenset({ADMIN, EDITOR}),
+    "tag.manage": frozenset({ADMIN}),
     "member.manage": frozenset({ADMIN}),
     "channel.manage": frozenset({ADMIN}),
 }

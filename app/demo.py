@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from app import accounts, channels, conversations
+from app import accounts, channels, conversations, tags
 from app.actors import Actor, System, Visitor
 from app.db import Database
-from app.demo_content import demo_conversations
+from app.demo_content import DEMO_TAG_GROUPS, demo_conversations
 
 DEMO_ORG = "Samsyn Demo AB"
 DEMO_PASSWORD = "samsyn-demo"
@@ -46,12 +46,18 @@ async def seed(db: Database, now: datetime | None = None, count: int = 300) -> b
                                            address=address, response_target_minutes=target)
         for key, kind, name, colour, address, target in DEMO_CHANNELS
     }
+    tag_ids = {}
+    for group, names in DEMO_TAG_GROUPS.items():
+        group_id = await tags.create_group(db, members["lena"], group)
+        for name in names:
+            tag_ids[name] = await tags.create_tag(db, members["lena"], name, group_id)
     for conv in demo_conversations(now, count=count):
-        await _write_conversation(db, org_id, members, channel_ids[conv.channel], conv)
+        await _write_conversation(db, org_id, members, channel_ids[conv.channel], conv, tag_ids)
     return True
 
 
-async def _write_conversation(db: Database, org_id: int, members: dict[str, Actor], channel_id: int, conv) -> None:
+async def _write_conversation(db: Database, org_id: int, members: dict[str, Actor], channel_id: int, conv,
+                              tag_ids: dict[str, int]) -> None:
     # mail comes in through the system; forum posts are written by visitors
     customer = System(org_id, "demo") if conv.channel == "info" else Visitor(org_id, conv.customer_name)
     first, *rest = conv.messages
@@ -69,6 +75,8 @@ async def _write_conversation(db: Database, org_id: int, members: dict[str, Acto
         )
     if conv.no_reply_needed:
         await conversations.mark_no_reply_needed(db, members["anna"], conversation_id)
+    for name in conv.tags:
+        await tags.tag(db, members.get(conv.assignee, members["anna"]), conversation_id, tag_ids[name])
     if conv.assignee:
         await conversations.assign(db, members["lena"], conversation_id, members[conv.assignee].user_id)
     if conv.status != "open":

@@ -111,3 +111,26 @@ async def test_an_actor_of_another_organisation_finds_nothing(db, org):
                  accounts.set_away(db, other, org["editor"].user_id, True)):
         with pytest.raises(NotFound):
             await call
+
+
+async def test_editors_tag_cases_and_only_admins_keep_the_tag_list(db, org):
+    from app import tags
+
+    conv = await make_conversation(db, org["admin"].org_id, org["mail"])
+    faktura = await tags.create_tag(db, org["admin"], "Faktura")
+    for who in ("editor", "viewer", "system", "visitor"):
+        await _refused(tags.create_tag(db, org[who], f"Av {who}"))
+        await _refused(tags.create_group(db, org[who], f"Grupp {who}"))
+    for who in ("viewer", "system", "visitor"):
+        await _refused(tags.tag(db, org[who], conv, faktura))
+    await tags.tag(db, org["editor"], conv, faktura)
+    await tags.tag(db, org["editor"], conv, faktura)  # twice: still once, one event
+    assert (await conversations.find_row(db, org["admin"].org_id, conv))["tags"] == ["Faktura"]
+    await _refused(tags.untag(db, org["viewer"], conv, faktura))
+    await tags.untag(db, org["editor"], conv, faktura)
+    assert (await conversations.find_row(db, org["admin"].org_id, conv))["tags"] == []
+    other = (await make_org(db)).actor
+    from app.errors import NotFound
+
+    with pytest.raises(NotFound):
+        await tags.tag(db, other, conv, faktura)

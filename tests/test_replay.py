@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from app import accounts, channels, conversations
+from app import accounts, channels, conversations, tags
 from app.actors import Actor, System
 from app.events import KINDS
 from app.mail import ingress, receive
@@ -170,6 +170,31 @@ async def delivery_changed(t: Team) -> None:
     assert states == ["retrying", "sent"]
 
 
+async def tagged(t: Team) -> None:
+    conv = await make_conversation(t.db, t.org_id, await make_channel(t.db, t.admin))
+    faktura = await tags.create_tag(t.db, t.admin, "Faktura")
+    for path in ("/", f"/conversations/{conv}"):
+        await t.check(path, lambda: tags.tag(t.db, t.admin, conv, faktura), "conversation.tagged")
+        await tags.untag(t.db, t.admin, conv, faktura)
+
+
+async def untagged(t: Team) -> None:
+    conv = await make_conversation(t.db, t.org_id, await make_channel(t.db, t.admin))
+    retur = await tags.create_tag(t.db, t.admin, "Retur")
+    for path in ("/", f"/conversations/{conv}"):
+        await tags.tag(t.db, t.admin, conv, retur)
+        await t.check(path, lambda: tags.untag(t.db, t.admin, conv, retur), "conversation.untagged")
+
+
+async def tag_created(t: Team) -> None:
+    group = await tags.create_group(t.db, t.admin, "Område")
+    await t.check("/admin/tags", lambda: tags.create_tag(t.db, t.admin, "Medlemskap", group), "tag.created")
+
+
+async def tag_group_created(t: Team) -> None:
+    await t.check("/admin/tags", lambda: tags.create_group(t.db, t.admin, "Prioritet"), "tag.group_created")
+
+
 SCENARIOS = {
     "channel.created": channel_created,
     "channel.updated": channel_updated,
@@ -184,6 +209,10 @@ SCENARIOS = {
     "conversation.no_reply_needed": no_reply_needed,
     "conversation.status_changed": status_changed,
     "mail.set_aside": mail_set_aside,
+    "conversation.tagged": tagged,
+    "conversation.untagged": untagged,
+    "tag.created": tag_created,
+    "tag.group_created": tag_group_created,
     "message.delivery_changed": delivery_changed,
 }
 

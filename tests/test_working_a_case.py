@@ -90,3 +90,21 @@ async def test_status_and_assignment_change_from_the_page(db, client, case):
     assert (await client.post(f"/conversations/{conv}/assign", data={"assignee_id": ""},
                               headers={"x-csrf-token": token})).status_code == 303
     assert (await conversations.get(db, admin.actor.org_id, conv))[0]["assignee_id"] is None
+
+
+async def test_an_editor_tags_a_case_and_the_dashboard_shows_it(db, client, case):
+    from app import tags
+
+    admin, anna, conv, token = case
+    leverans = await tags.create_tag(db, admin.actor, "Leverans", await tags.create_group(db, admin.actor, "Ämne"))
+    assert (await client.post(f"/conversations/{conv}/tag", data={"tag_id": leverans},
+                              headers={"x-csrf-token": token})).status_code == 303
+    assert 'class="badge tag">Leverans<' in (await client.get("/")).text
+    assert (await client.post(f"/conversations/{conv}/untag", data={"tag_id": leverans},
+                              headers={"x-csrf-token": token})).status_code == 303
+    assert 'class="badge tag">Leverans<' not in (await client.get("/")).text
+    # the same name twice is a clear error on the admin page
+    client.cookies.clear()
+    admin_token = await login(client, admin.email)
+    r = await client.post("/admin/tags", data={"name": "Leverans", "group_id": ""}, headers={"x-csrf-token": admin_token})
+    assert r.status_code == 400 and "Namnet används redan." in r.text

@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import accounts, channels
+from app import accounts, channels, tags
 from app.errors import Invalid
 from app.web.base import actor_of, admin_required, error_text, page, path_id, redirect
 
@@ -107,6 +107,38 @@ async def edit_channel(request: Request) -> Response:
     return redirect("/admin/channels")
 
 
+async def _tags_page(request: Request, status: int = 200, **extra) -> Response:
+    db, actor = request.app.state.db, actor_of(request)
+    return page(request, "pages/admin_tags.html", status, groups=await tags.catalogue(db, actor.org_id), **extra)
+
+
+@admin_required
+async def tag_list(request: Request) -> Response:
+    return await _tags_page(request)
+
+
+@admin_required
+async def create_tag(request: Request) -> Response:
+    form = await request.form()
+    name, group = str(form.get("name", "")), str(form.get("group_id", ""))
+    try:
+        await tags.create_tag(request.app.state.db, actor_of(request), name, int(group) if group.isdigit() else None)
+    except Invalid as exc:
+        return await _tags_page(request, 400, tag_error=error_text(request, exc))
+    return redirect("/admin/tags")
+
+
+@admin_required
+async def create_tag_group(request: Request) -> Response:
+    form = await request.form()
+    name = str(form.get("name", ""))
+    try:
+        await tags.create_group(request.app.state.db, actor_of(request), name)
+    except Invalid as exc:
+        return await _tags_page(request, 400, group_error=error_text(request, exc), group_name=name)
+    return redirect("/admin/tags")
+
+
 routes = [
     Route("/members", members),
     Route("/members/invite", invite, methods=["POST"]),
@@ -116,4 +148,7 @@ routes = [
     Route("/channels", channel_list),
     Route("/channels", create_channel, methods=["POST"]),
     Route("/channels/{id:int}", edit_channel, methods=["GET", "POST"]),
+    Route("/tags", tag_list),
+    Route("/tags", create_tag, methods=["POST"]),
+    Route("/tags/groups", create_tag_group, methods=["POST"]),
 ]

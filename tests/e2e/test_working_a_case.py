@@ -63,3 +63,21 @@ async def test_a_reply_crossing_a_new_customer_mail_is_held_for_review(page, db)
     await expect(page.get_by_label("Svara kunden")).to_have_value("Vi byter gärna storlek.")
     await page.get_by_role("button", name="Skicka ändå").click()
     await expect(page.locator(".message.kind-editor", has_text="Vi byter gärna storlek.")).to_be_visible()
+
+
+async def test_an_editor_tags_a_case_and_removes_the_tag_again(page, db):
+    from app import tags
+
+    admin = await make_org(db, "Taggbolaget AB")
+    anna = await make_member(db, admin.actor.org_id, "editor", "Anna Lind")
+    await tags.create_tag(db, admin.actor, "Leverans", await tags.create_group(db, admin.actor, "Ämne"))
+    conv = await _mail_arrives(db, admin.actor.org_id, await make_channel(db, admin), "Sen leverans")
+    await log_in(page, anna.email)
+    await page.goto(f"/conversations/{conv}")
+    await page.locator("select[name=tag_id]").select_option(label="Ämne: Leverans")
+    await page.get_by_role("button", name="Lägg till tagg").click()
+    badge = page.locator(".tags .badge.tag", has_text="Leverans")
+    await expect(badge).to_be_visible()
+    await badge.get_by_role("button", name="Ta bort taggen Leverans").click()
+    await expect(page.locator(".tags .badge.tag")).to_have_count(0)
+    assert page.problems == [], page.problems
