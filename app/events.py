@@ -22,6 +22,10 @@ KINDS: dict[str, tuple[str, ...]] = {
     "conversation.no_reply_needed": ("conversation_id", "message_id", "actor_id"),
     # a reply's mail: queued, sent, retrying or failed (app/mail/outgoing.py)
     "message.delivery_changed": ("conversation_id", "message_id", "state"),
+    "conversation.tagged": ("conversation_id", "tag_id", "actor_id"),
+    "conversation.untagged": ("conversation_id", "tag_id", "actor_id"),
+    "tag.created": ("tag_id", "actor_id"),
+    "tag.group_created": ("group_id", "actor_id"),
     # mail
     "mail.set_aside": ("raw_mail_id", "state"),  # unreadable, or an auto-reply with no case
 }

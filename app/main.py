@@ -15,7 +15,7 @@ from app import logs
 from app.config import Settings
 from app.db import Database, StartupError
 from app.templating import TEMPLATES_DIR
-from app.web import account, admin, auth, conversation, dashboard, health, mail
+from app.web import account, admin, auth, conversation, dashboard, health, mail, search
 from app.web.base import EXCEPTION_HANDLERS, http_error
 from app.web.middleware import RequestContext, SessionAndCsrf
 
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *auth.routes,
         *account.routes,
         *mail.routes,
+        *search.routes,
         Mount("/admin", routes=admin.routes),
         Route("/healthz", health.healthz),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -55,6 +55,7 @@ def make_environment() -> Environment:
     )
     # Templates read `locale` and `time_zone` from their context, so one environment serves all.
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
+    env.globals["zip"] = zip
     env.filters.update(datetime=_datetime, date=_date, number=_number, filesize=_filesize)
     return env
 

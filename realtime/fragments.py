@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from app import accounts, channels, conversations
+from app import accounts, channels, conversations, tags
 from app.mail import raw
 from app.db import Database
 from app.templating import render
@@ -122,6 +122,19 @@ async def _mail_set_aside(r: Renderer, p: dict) -> list[Piece]:
     return [Piece(replace(r.partial("unplaced_list", mails=mails)), MEMBERS)]
 
 
+async def _tags_changed(r: Renderer, p: dict) -> list[Piece]:
+    groups = await tags.catalogue(r.db, r.org_id)
+    return [Piece(replace(r.partial("tag_list", groups=groups)), ADMINS)]
+
+
+async def _conversation_tags_changed(r: Renderer, p: dict) -> list[Piece]:
+    row = await conversations.find_row(r.db, r.org_id, p["conversation_id"])
+    pieces = await r.queue_row(p["conversation_id"])
+    if row is not None:
+        pieces.append(Piece(replace(r.partial("conversation_tags", row=row)), MEMBERS))
+    return pieces
+
+
 FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "channel.created": _channel_created,
     "channel.updated": _channel_updated,
@@ -136,6 +149,10 @@ FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "conversation.no_reply_needed": _conversation_changed,
     "conversation.status_changed": _status_changed,
     "mail.set_aside": _mail_set_aside,
+    "conversation.tagged": _conversation_tags_changed,
+    "conversation.untagged": _conversation_tags_changed,
+    "tag.created": _tags_changed,
+    "tag.group_created": _tags_changed,
     "message.delivery_changed": _conversation_changed,
 }
 

@@ -12,6 +12,7 @@ from email.message import EmailMessage
 import httpx
 from starlette.routing import Mount, Route
 
+from app import tags
 from app.mail import ingress, receive
 from app.main import create_app
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
@@ -52,7 +53,13 @@ MATRIX = [
     ("POST", "/conversations/{conversation}/status", EDITORS_OF_A, lambda: {"status": "waiting"}),
     ("POST", "/conversations/{conversation}/assign", EDITORS_OF_A, lambda: {"assignee_id": ""}),
     ("POST", "/conversations/{conversation}/no-reply-needed", EDITORS_OF_A, dict),
+    ("POST", "/conversations/{conversation}/tag", EDITORS_OF_A, lambda: {"tag_id": "{tag}"}),
+    ("POST", "/conversations/{conversation}/untag", EDITORS_OF_A, lambda: {"tag_id": "{tag}"}),
+    ("GET", "/admin/tags", ADMINS_ONLY, None),
+    ("POST", "/admin/tags", ADMINS_ONLY, lambda: {"name": f"Tagg {unique_email()[:8]}", "group_id": ""}),
+    ("POST", "/admin/tags/groups", ADMINS_ONLY, lambda: {"name": f"Grupp {unique_email()[:8]}"}),
     ("GET", "/mail/unplaced", MEMBERS_ONLY, None),
+    ("GET", "/search", MEMBERS_ONLY, None),
     ("GET", "/mail/{raw_mail}", MEMBERS_OF_A, None),
     ("GET", "/mail/{raw_mail}/raw", MEMBERS_OF_A, None),
     ("GET", "/attachments/{attachment}", MEMBERS_OF_A, None),
@@ -116,7 +123,7 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
     conversation = await make_conversation(db, org_a, channel, subject="A:s ärende")
     raw_mail, attachment = await _a_mail_with_an_attachment(db, org_a, channel)
     ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a, "channel": channel,
-           "raw_mail": raw_mail, "attachment": attachment}
+           "raw_mail": raw_mail, "attachment": attachment, "tag": await tags.create_tag(db, admin.actor, "Faktura")}
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):

@@ -72,6 +72,7 @@ async def test_a_mail_to_the_ingress_address_becomes_a_case_on_the_dashboard(db,
     row, messages = await conversation_of(db, mailbox.org_id, "Trasig leverans åäö")
     assert (row["customer_email"], row["customer_name"], row["needs_reply"]) == ("karin@kund.example", "Karin Berg", True)
     assert "Jag har inte fått min beställning." in messages[0]["body_text"]
+    assert messages[0]["language"] == "sv", "detected on arrival, for search and sentiment"
     await login(client, mailbox.admin.email)
     assert "Trasig leverans åäö" in (await client.get("/")).text
 

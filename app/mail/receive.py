@@ -10,7 +10,7 @@ import hashlib
 import logging
 import re
 
-from app import conversations
+from app import conversations, language
 from app.actors import System
 from app.conversations import MailOrigin
 from app.db import Database, Tx
@@ -116,7 +116,8 @@ async def _place(tx: Tx, raw_mail_id: int, channel_id: int, mail: parse.ParsedMa
         return None
     origin = MailOrigin(message_id=mail.message_id, raw_mail_id=raw_mail_id, joined_by=joined_by,
                         html=mail.html, auto_submitted=automatic)
-    sender = {"customer_name": mail.sender.name, "customer_email": mail.sender.address or None}
+    sender = {"customer_name": mail.sender.name, "customer_email": mail.sender.address or None,
+              "language": language.detect(mail.text)}  # search stems by it; sentiment will score by it
     if conversation_id is None:
         conversation_id, message_id = await conversations.open_in(
             tx, system, channel_id=channel_id, subject=mail.subject, body=mail.text, mail=origin, **sender)

@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import accounts, conversations
+from app import accounts, conversations, tags
 from app.errors import Invalid
 from app.mail import raw
 from app.web.base import actor_of, error_text, login_required, page, path_id, redirect
@@ -16,6 +16,7 @@ async def _page(request: Request, conversation_id: int, status: int = 200, **ext
     row, messages = await conversations.get(db, actor.org_id, conversation_id)
     editors = [m for m in await accounts.members(db, actor.org_id) if m["role"] != "viewer"]
     return page(request, "pages/conversation.html", status, row=row, messages=messages, editors=editors,
+                all_tags=await tags.tag_list(db, actor.org_id),
                 statuses=conversations.STATUSES[row["kind"]],
                 attachments=await raw.attachments_of(db, actor.org_id, row["id"]),
                 seen=max((m["id"] for m in messages), default=0), **extra)
@@ -84,6 +85,20 @@ async def assign(request: Request) -> Response:
 
 
 @login_required
+async def tag(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    await tags.tag(request.app.state.db, actor_of(request), conversation_id, _int(form.get("tag_id"), -1))
+    return _back(conversation_id)
+
+
+@login_required
+async def untag(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    await tags.untag(request.app.state.db, actor_of(request), conversation_id, _int(form.get("tag_id"), -1))
+    return _back(conversation_id)
+
+
+@login_required
 async def no_reply_needed(request: Request) -> Response:
     conversation_id = path_id(request)
     await conversations.mark_no_reply_needed(request.app.state.db, actor_of(request), conversation_id)
@@ -97,4 +112,6 @@ routes = [
     Route("/conversations/{id:int}/status", status, methods=["POST"]),
     Route("/conversations/{id:int}/assign", assign, methods=["POST"]),
     Route("/conversations/{id:int}/no-reply-needed", no_reply_needed, methods=["POST"]),
+    Route("/conversations/{id:int}/tag", tag, methods=["POST"]),
+    Route("/conversations/{id:int}/untag", untag, methods=["POST"]),
 ]

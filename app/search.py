@@ -1,0 +1,180 @@
+"""Search conversations: words in Swedish and English, case number, customer, tag, status, assignee.
+
+One query string, as a person types it: free words (websearch syntax: "a phrase", or, -not) and
+filters — `#1234`, `karin@kund.example`, `status:closed`, `assignee:me`, `assignee:anna`,
+`assignee:none`, `tag:retur` (`tag:"två ord"`). Results come from every status, spam aside.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from markupsafe import Markup, escape
+
+from app.actors import AnyActor
+from app.conversations import ROW
+from app.db import Database
+
+# Markers ts_headline puts around a match: control characters no body keeps (they are stripped
+# from the text first), so after escaping, the only <mark> tags are ours and always paired.
+START, STOP = "\x02", "\x03"
+HEADLINE_OPTIONS = f"StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter= … "
+
+# One query for both languages: each word stemmed the Swedish way or the English way, and as a
+# prefix (':*') of what the text holds, because the Swedish stemmer leaves some forms apart:
+# "paketet" stays 'paketet' while "paket" is 'paket'; "leveranser" is 'leverans', "leverans"
+# 'leveran'. websearch_to_tsquery parses the words ("phrases", or, -not); only its output, lexemes
+# already normalised, goes through the text-to-tsquery cast that adds the prefix marks.
+TSQUERY = ("regexp_replace((websearch_to_tsquery('swedish', $2) || websearch_to_tsquery('english', $2))::text, "
+           r"'(''(?:[^'']|'''')*'')', '\1:*', 'g')::tsquery")
+
+# Conversations whose subject or any message matches, best rank first. Served by
+# conversations_search_idx and messages_search_idx (0008_search.sql).
+TEXT_HITS = f"""
+text_hits AS (
+    SELECT id AS conversation_id, max(rank) AS rank FROM (
+        SELECT v.id, ts_rank(v.subject_vector, {TSQUERY}) AS rank
+        FROM conversations v
+        WHERE v.org_id = $1 AND v.subject_vector @@ {TSQUERY}
+        UNION ALL
+        SELECT m.conversation_id, ts_rank(m.search_vector, {TSQUERY})
+        FROM messages m
+        WHERE m.org_id = $1 AND m.search_vector @@ {TSQUERY}
+    ) hits GROUP BY id
+)"""
+
+def _headline(text_sql: str) -> str:
+    """ts_headline of a text: Swedish rules, or English when only those find the match."""
+    return f"""(SELECT CASE WHEN strpos(hl.sv, E'\\x02') > 0 THEN hl.sv ELSE hl.en END
+        FROM (SELECT translate({text_sql}, E'\\x02\\x03', '') AS body) b
+        CROSS JOIN LATERAL (SELECT ts_headline('swedish', b.body, {TSQUERY}, $3) AS sv,
+                                   ts_headline('english', b.body, {TSQUERY}, $3) AS en) hl)"""
+
+
+# The best-matching message of each result and the subject, highlighted; only for the page of
+# results, after LIMIT.
+HEADLINES = f"""
+SELECT r.*, {_headline("r.subject")} AS subject_headline, best.headline AS body_headline
+FROM found r
+LEFT JOIN LATERAL (
+    SELECT {_headline("left(m.body_text, 20000)")} AS headline
+    FROM messages m
+    WHERE m.org_id = $1 AND m.conversation_id = r.id AND m.search_vector @@ {TSQUERY}
+    ORDER BY ts_rank(m.search_vector, {TSQUERY}) DESC, m.created_at DESC
+    LIMIT 1
+) best ON true
+ORDER BY r.rank DESC, r.last_message_at DESC, r.id DESC
+"""
+
+# Filters, each a fixed fragment of SQL with a placeholder for its one value ({n}).
+CASE_NUMBER = "AND v.case_number = ${n}"
+CUSTOMER_EMAIL = ("AND v.customer_id = (SELECT id FROM customers WHERE org_id = v.org_id AND email = ${n})")
+STATUS = "AND v.status = ${n}"
+ASSIGNEE_ID = "AND v.assignee_id = ${n}"
+UNASSIGNED = "AND v.assignee_id IS NULL"
+ASSIGNEE_NAME = """AND v.assignee_id IN (
+    SELECT ms.user_id FROM memberships ms JOIN users u ON u.id = ms.user_id
+    WHERE ms.org_id = v.org_id AND u.name ILIKE ${n} ESCAPE '\\')"""
+TAG = """AND EXISTS (
+    SELECT 1 FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id AND t.id = ct.tag_id
+    WHERE ct.org_id = v.org_id AND ct.conversation_id = v.id AND lower(t.name) = lower(${n}))"""
+
+TOKEN = re.compile(r'(?P<key>[a-z]+):(?:"(?P<quoted>[^"]*)"|(?P<value>\S+))|(?P<word>"[^"]*"?|\S+)', re.IGNORECASE)
+EMAIL = re.compile(r"^[^@\s\"]+@[^@\s\"]+\.[^@\s\"]+$")
+CASE = re.compile(r"^#(\d{1,18})$")
+
+
+@dataclass
+class Query:
+    """A search as typed, taken apart."""
+
+    words: str = ""
+    case_number: int | None = None
+    email: str | None = None
+    statuses: list[str] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.words or self.case_number or self.email or self.statuses or self.assignees or self.tags)
+
+
+def parse(text: str) -> Query:
+    """Filters and free words from a search box's text."""
+    query, words = Query(), []
+    for match in TOKEN.finditer((text or "")[:500]):
+        key, value = (match["key"] or "").lower(), match["quoted"] if match["quoted"] is not None else match["value"]
+        word = match["word"]
+        if key in ("status", "assignee", "tag") and value:
+            {"status": query.statuses, "assignee": query.assignees, "tag": query.tags}[key].append(value.strip())
+        elif word and CASE.match(word):
+            query.case_number = int(CASE.match(word)[1])
+        elif word and EMAIL.match(word):
+            query.email = word.lower()
+        else:
+            words.append(match[0])
+    query.words = " ".join(words).strip()
+    return query
+
+
+def _like(fragment: str) -> str:
+    return "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def highlighted(headline: str | None) -> Markup | None:
+    """ts_headline's text, escaped, with its match markers as <mark>: safe to render."""
+    if not headline:
+        return None
+    return Markup(str(escape(headline)).replace(START, "<mark>").replace(STOP, "</mark>"))
+
+
+async def search(db: Database, actor: AnyActor, text: str, *, limit: int = 50) -> list[dict]:
+    """Conversations matching the query, best match first, newest activity first among equals.
+
+    Each is a queue row (conversations.ROW) with `subject_html` and `snippet`: safe HTML whose
+    matches are in <mark>.
+    """
+    query = parse(text)
+    if query.empty:
+        return []
+    org_id = actor.org_id
+    # $1 the organisation; with words, $2 the words and $3 the headline options; filters follow.
+    args: list = [org_id, query.words, HEADLINE_OPTIONS] if query.words else [org_id]
+    where: list[str] = []
+
+    def add(fragment: str, value) -> None:
+        args.append(value)
+        where.append(fragment.format(n=len(args)))
+
+    if query.case_number is not None:
+        add(CASE_NUMBER, query.case_number)
+    if query.email:
+        add(CUSTOMER_EMAIL, query.email)
+    for status in query.statuses:
+        add(STATUS, status.lower())
+    for assignee in query.assignees:
+        if assignee.lower() == "me":
+            add(ASSIGNEE_ID, actor.user_id or 0)
+        elif assignee.lower() in ("none", "ingen"):
+            where.append(UNASSIGNED)
+        else:
+            add(ASSIGNEE_NAME, _like(assignee))
+    for tag in query.tags:
+        add(TAG, tag)
+    args.append(limit)
+    rows_sql = ROW.format(where="AND NOT v.spam " + " ".join(where))
+    if query.words:
+        sql = (f"WITH {TEXT_HITS}, found AS (SELECT h.rank, r.* FROM text_hits h "
+               f"JOIN ({rows_sql}) r ON r.id = h.conversation_id "
+               f"ORDER BY h.rank DESC, r.last_message_at DESC, r.id DESC LIMIT ${len(args)}) {HEADLINES}")
+    else:  # filters only: nothing to rank or highlight
+        sql = f"{rows_sql} ORDER BY v.last_message_at DESC, v.id DESC LIMIT ${len(args)}"
+    rows = await db.read(org_id, sql, *args)
+    results = []
+    for row in rows:
+        result = dict(row)
+        result["subject_html"] = highlighted(result.pop("subject_headline", None))
+        result["snippet"] = highlighted(result.pop("body_headline", None))
+        results.append(result)
+    return results
