@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.serve import uvicorn_config  # the web process's own options, proxy headers off
-from devtools.services import migrated_settings, throwaway_servers
+from devtools.services import free_port, migrated_settings, throwaway_servers
 
 
 # Tables whose changes no page shows by themselves: the log itself, its counters, sessions,
@@ -112,3 +113,36 @@ async def demo_org(db) -> int:
     await demo.seed(db)
     user_id = await accounts.account_id(db, demo.DEMO_USERS[0][2])
     return (await accounts.organizations_of(db, user_id))[0][0]
+
+
+@pytest.fixture(scope="session")
+async def smtp_port(db, settings):
+    """The SMTP ingress as the smtp process runs it, on a free port of this test session."""
+    from workers.smtp import smtp_factory
+
+    server = await asyncio.get_running_loop().create_server(smtp_factory(db, settings), "127.0.0.1",
+                                                            port := free_port())
+    yield port
+    server.close()
+
+
+@pytest.fixture
+async def mailbox(db, settings):
+    """A mailbox of a new organisation, with its public and its ingress address."""
+    from app import channels
+    from tests.factories import make_channel, make_org
+
+    admin = await make_org(db, "Postverket AB")
+    channel_id = await make_channel(db, admin, "mailbox", name="info@")
+    found = await channels.get_channel(db, admin.actor.org_id, channel_id)
+    return Mailbox(admin, admin.actor.org_id, channel_id, found["address"],
+                   f"{found['ingress_local_part']}@{settings.ingress_domain}")
+
+
+@dataclasses.dataclass
+class Mailbox:
+    admin: object
+    org_id: int
+    id: int
+    address: str
+    ingress: str

@@ -20,24 +20,6 @@ from workers.worker import run_once
 HANDLERS = {"mail.parse": receive.parse_job}
 
 
-@pytest.fixture(scope="session")
-async def smtp_port(db, settings):
-    """The SMTP ingress as the smtp process runs it, on a free port of this test session."""
-    server = await asyncio.get_running_loop().create_server(smtp_factory(db, settings), "127.0.0.1", port := free_port())
-    yield port
-    server.close()
-
-
-@pytest.fixture
-async def mailbox(db, settings):
-    admin = await make_org(db, "Postverket AB")
-    channel_id = await make_channel(db, admin, "mailbox", name="info@")
-    found = await channels.get_channel(db, admin.actor.org_id, channel_id)
-    return dataclasses.make_dataclass("Mailbox", ["admin", "org_id", "id", "address", "ingress"])(
-        admin, admin.actor.org_id, channel_id, found["address"],
-        f"{found['ingress_local_part']}@{settings.ingress_domain}")
-
-
 def mail(to: str, subject: str = "Var är mitt paket?", body: str = "Hej! Jag har inte fått min beställning.",
          sender: str = "Karin Berg <karin@kund.example>", **headers) -> EmailMessage:
     message = EmailMessage()

@@ -10,13 +10,12 @@ from email import policy
 import pytest
 from aiosmtpd.smtp import SMTP
 
-from app import channels, conversations, jobs
+from app import conversations, jobs
 from app.jobs import Job
 from app.mail import outgoing, parse, receive
 from devtools.services import free_port
 from tests.factories import make_channel, make_conversation, make_org, unique_email
 from tests.test_mail_in import conversation_of, mail, send
-from workers.smtp import smtp_factory
 from workers.worker import run_once
 
 HANDLERS = {"mail.parse": receive.parse_job, "mail.send": outgoing.send_job}
@@ -100,24 +99,6 @@ async def sink(settings):
     async with smtp_sink() as sink:
         with relay_at(settings, sink.port):
             yield sink
-
-
-@pytest.fixture(scope="session")
-async def smtp_port(db, settings):
-    """The SMTP ingress, where the customer's answers arrive (as in tests/test_mail_in.py)."""
-    server = await asyncio.get_running_loop().create_server(smtp_factory(db, settings), "127.0.0.1", port := free_port())
-    yield port
-    server.close()
-
-
-@pytest.fixture
-async def mailbox(db, settings):
-    admin = await make_org(db, "Postverket AB")
-    channel_id = await make_channel(db, admin, "mailbox", name="info@")
-    found = await channels.get_channel(db, admin.actor.org_id, channel_id)
-    return dataclasses.make_dataclass("Mailbox", ["admin", "org_id", "id", "address", "ingress"])(
-        admin, admin.actor.org_id, channel_id, found["address"],
-        f"{found['ingress_local_part']}@{settings.ingress_domain}")
 
 
 @pytest.fixture
