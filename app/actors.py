@@ -23,6 +23,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "conversation.no_reply_needed": frozenset({ADMIN, EDITOR}),
     "message.add": frozenset({ADMIN, EDITOR, SYSTEM, VISITOR}),  # which kinds: MESSAGE_KINDS below
     "conversation.tag": frozenset({ADMIN, EDITOR}),
+    "canned.manage": frozenset({ADMIN, EDITOR}),
     "tag.manage": frozenset({ADMIN}),
     "member.manage": frozenset({ADMIN}),
     "channel.manage": frozenset({ADMIN}),

@@ -26,6 +26,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "conversation.untagged": ("conversation_id", "tag_id", "actor_id"),
     "tag.created": ("tag_id", "actor_id"),
     "tag.group_created": ("group_id", "actor_id"),
+    "canned.changed": ("canned_reply_id", "actor_id"),  # added or removed
     # mail
     "mail.set_aside": ("raw_mail_id", "state"),  # unreadable, or an auto-reply with no case
 }

@@ -15,7 +15,7 @@ from app import logs
 from app.config import Settings
 from app.db import Database, StartupError
 from app.templating import TEMPLATES_DIR
-from app.web import account, admin, auth, conversation, dashboard, health, mail, search
+from app.web import account, admin, auth, canned, conversation, dashboard, health, mail, search
 from app.web.base import EXCEPTION_HANDLERS, http_error
 from app.web.middleware import RequestContext, SessionAndCsrf
 
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         *dashboard.routes,
         *conversation.routes,
+        *canned.routes,
         *auth.routes,
         *account.routes,
         *mail.routes,

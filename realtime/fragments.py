@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from app import accounts, channels, conversations, tags
+from app import accounts, canned, channels, conversations, tags
 from app.mail import raw
 from app.db import Database
 from app.templating import render
@@ -135,6 +135,11 @@ async def _conversation_tags_changed(r: Renderer, p: dict) -> list[Piece]:
     return pieces
 
 
+async def _canned_changed(r: Renderer, p: dict) -> list[Piece]:
+    replies = await canned.library(r.db, r.org_id)
+    return [Piece(replace(r.partial("canned_list", replies=replies)), MEMBERS)]
+
+
 FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "channel.created": _channel_created,
     "channel.updated": _channel_updated,
@@ -153,6 +158,7 @@ FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "conversation.untagged": _conversation_tags_changed,
     "tag.created": _tags_changed,
     "tag.group_created": _tags_changed,
+    "canned.changed": _canned_changed,
     "message.delivery_changed": _conversation_changed,
 }
 

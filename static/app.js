@@ -23,3 +23,29 @@
   document.addEventListener("htmx:load", function (e) { refresh(e.target); });
   setInterval(refresh, 30000);
 })();
+
+
+// Canned replies on a case page: a click inserts the text at the cursor; so does typing /shortcut and a space.
+(function () {
+  "use strict";
+  function insert(area, text, from, to) {
+    area.setRangeText(text, from, to, "end");
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+    area.focus();
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest(".canned-insert");
+    if (!button) return;
+    var area = button.form.querySelector("textarea[name=body]");
+    insert(area, button.dataset.text, area.selectionStart, area.selectionEnd);
+  });
+  document.addEventListener("input", function (e) {
+    var area = e.target;
+    if (!area.form || !area.form.classList.contains("reply-form")) return;
+    var before = area.value.slice(0, area.selectionStart);
+    var typed = before.match(/(^|\s)\/([a-z0-9åäö-]{1,30})\s$/);
+    if (!typed) return;
+    var button = area.form.querySelector('.canned-insert[data-shortcut="' + typed[2] + '"]');
+    if (button) insert(area, button.dataset.text, before.length - typed[2].length - 2, before.length);
+  });
+})();

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import httpx
 from starlette.routing import Mount, Route
 
-from app import tags
+from app import canned, tags
 from app.mail import ingress, receive
 from app.main import create_app
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
@@ -26,6 +26,7 @@ ADMINS_ONLY = (LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)
 ADMINS_OF_A = (LOGIN, FORBIDDEN, FORBIDDEN, OK, NOT_FOUND)
 MEMBERS_OF_A = (LOGIN, OK, OK, OK, NOT_FOUND)
 EDITORS_OF_A = (LOGIN, FORBIDDEN, OK, OK, NOT_FOUND)
+EDITORS_ONLY = (LOGIN, FORBIDDEN, OK, OK, OK)
 ANYONE = (OK, OK, OK, OK, OK)
 BACK_TO_LOGIN = (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)
 
@@ -58,6 +59,9 @@ MATRIX = [
     ("GET", "/admin/tags", ADMINS_ONLY, None),
     ("POST", "/admin/tags", ADMINS_ONLY, lambda: {"name": f"Tagg {unique_email()[:8]}", "group_id": ""}),
     ("POST", "/admin/tags/groups", ADMINS_ONLY, lambda: {"name": f"Grupp {unique_email()[:8]}"}),
+    ("GET", "/canned", MEMBERS_ONLY, None),
+    ("POST", "/canned", EDITORS_ONLY, lambda: {"title": "Leverans", "body": "Hej!"}),
+    ("POST", "/canned/{canned}/delete", (LOGIN, FORBIDDEN, OK, NOT_FOUND, NOT_FOUND), dict),
     ("GET", "/mail/unplaced", MEMBERS_ONLY, None),
     ("GET", "/search", MEMBERS_ONLY, None),
     ("GET", "/mail/{raw_mail}", MEMBERS_OF_A, None),
@@ -89,7 +93,7 @@ def app_routes() -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix():
-    listed = {(m, re.sub(r"\{(conversation|member|channel|raw_mail|attachment)\}", "{id}", p))
+    listed = {(m, re.sub(r"\{(conversation|member|channel|raw_mail|attachment|canned)\}", "{id}", p))
               for m, p, _, _ in MATRIX} | PUBLIC
     assert app_routes() == listed
 
@@ -123,7 +127,8 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
     conversation = await make_conversation(db, org_a, channel, subject="A:s ärende")
     raw_mail, attachment = await _a_mail_with_an_attachment(db, org_a, channel)
     ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a, "channel": channel,
-           "raw_mail": raw_mail, "attachment": attachment, "tag": await tags.create_tag(db, admin.actor, "Faktura")}
+           "raw_mail": raw_mail, "attachment": attachment, "tag": await tags.create_tag(db, admin.actor, "Faktura"),
+           "canned": await canned.create(db, admin.actor, title="Tack", body="Tack för ditt mejl!")}
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from app import accounts, channels, conversations, tags
+from app import accounts, canned, channels, conversations, tags
 from app.actors import Actor, System
 from app.events import KINDS
 from app.mail import ingress, receive
@@ -195,6 +195,18 @@ async def tag_group_created(t: Team) -> None:
     await t.check("/admin/tags", lambda: tags.create_group(t.db, t.admin, "Prioritet"), "tag.group_created")
 
 
+async def canned_changed(t: Team) -> None:
+    await canned.create(t.db, t.admin, title="Tack", body="Tack för ditt mejl, {kund}!")
+    holder = {}
+
+    async def add():
+        holder["id"] = await canned.create(t.db, t.admin, title="Leverans", body="Paketet kommer i morgon.",
+                                           shortcut="leverans")
+
+    await t.check("/canned", add, "canned.changed")
+    await t.check("/canned", lambda: canned.delete(t.db, t.admin, holder["id"]), "canned.changed")
+
+
 SCENARIOS = {
     "channel.created": channel_created,
     "channel.updated": channel_updated,
@@ -213,6 +225,7 @@ SCENARIOS = {
     "conversation.untagged": untagged,
     "tag.created": tag_created,
     "tag.group_created": tag_group_created,
+    "canned.changed": canned_changed,
     "message.delivery_changed": delivery_changed,
 }
 

@@ -108,3 +108,25 @@ async def test_an_editor_tags_a_case_and_the_dashboard_shows_it(db, client, case
     admin_token = await login(client, admin.email)
     r = await client.post("/admin/tags", data={"name": "Leverans", "group_id": ""}, headers={"x-csrf-token": admin_token})
     assert r.status_code == 400 and "Namnet används redan." in r.text
+
+
+async def test_canned_replies_are_kept_by_editors_and_filled_in_for_the_case(db, client, case):
+    from app import canned
+    from app.errors import Forbidden, Invalid
+
+    admin, anna, conv, token = case
+    r = await client.post("/canned", data={"title": "Leverans", "shortcut": "/leverans",
+                                           "body": "Hej {kund}! Ditt ärende {ärende} är på väg. /{redaktör}"},
+                          headers={"x-csrf-token": token})
+    assert r.status_code == 303
+    page = (await client.get(f"/conversations/{conv}")).text
+    assert 'data-text="Hej Karin Berg! Ditt ärende #1 är på väg. /Anna Lind"' in page
+    assert 'data-shortcut="leverans"' in page
+    twice = await client.post("/canned", data={"title": "Igen", "shortcut": "leverans", "body": "x"},
+                              headers={"x-csrf-token": token})
+    assert twice.status_code == 400 and "Ett annat svar har redan det kortkommandot." in twice.text
+    viewer = await make_member(db, admin.actor.org_id, "viewer", "Viktor Sand")
+    with pytest.raises(Forbidden):
+        await canned.create(db, viewer.actor, title="Nej", body="Läsare skriver inga svar")
+    with pytest.raises(Invalid):
+        await canned.create(db, anna.actor, title="Tomt", body="   ")

@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import accounts, conversations, tags
+from app import accounts, canned, conversations, tags
 from app.errors import Invalid
 from app.mail import raw
 from app.web.base import actor_of, error_text, login_required, page, path_id, redirect
@@ -15,8 +15,10 @@ async def _page(request: Request, conversation_id: int, status: int = 200, **ext
     db, actor = request.app.state.db, actor_of(request)
     row, messages = await conversations.get(db, actor.org_id, conversation_id)
     editors = [m for m in await accounts.members(db, actor.org_id) if m["role"] != "viewer"]
+    offered = [(r, canned.fill(r["body"], customer=row["customer_name"], case_number=row["case_number"],
+                               editor=actor.name)) for r in await canned.offered(db, actor.org_id, row["channel_id"])]
     return page(request, "pages/conversation.html", status, row=row, messages=messages, editors=editors,
-                all_tags=await tags.tag_list(db, actor.org_id),
+                all_tags=await tags.tag_list(db, actor.org_id), canned_replies=offered,
                 statuses=conversations.STATUSES[row["kind"]],
                 attachments=await raw.attachments_of(db, actor.org_id, row["id"]),
                 seen=max((m["id"] for m in messages), default=0), **extra)

@@ -81,3 +81,21 @@ async def test_an_editor_tags_a_case_and_removes_the_tag_again(page, db):
     await badge.get_by_role("button", name="Ta bort taggen Leverans").click()
     await expect(page.locator(".tags .badge.tag")).to_have_count(0)
     assert page.problems == [], page.problems
+
+
+async def test_a_canned_reply_goes_in_by_click_and_by_shortcut(page, db):
+    from app import canned
+
+    admin = await make_org(db, "Mallbolaget AB")
+    anna = await make_member(db, admin.actor.org_id, "editor", "Anna Lind")
+    await canned.create(db, admin.actor, title="Tack", body="Tack {kund}!", shortcut="tack")
+    conv = await _mail_arrives(db, admin.actor.org_id, await make_channel(db, admin), "Tackmejl")
+    await log_in(page, anna.email)
+    await page.goto(f"/conversations/{conv}")
+    reply = page.get_by_label("Svara kunden")
+    await page.locator(".canned-insert", has_text="Tack").click()
+    await expect(reply).to_have_value("Tack Karin Berg!")
+    await reply.fill("")
+    await reply.press_sequentially("Hej! /tack ")
+    await expect(reply).to_have_value("Hej! Tack Karin Berg!")
+    assert page.problems == [], page.problems
