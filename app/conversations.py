@@ -19,14 +19,17 @@ SELECT v.id, v.case_number, v.kind, v.subject, v.status, v.needs_reply, v.spam,
        v.created_at, v.last_message_at, v.assignee_id, v.channel_id,
        ch.name AS channel_name, ch.colour AS channel_colour, ch.kind AS channel_kind,
        cu.name AS customer_name, cu.email AS customer_email, a.name AS assignee_name,
-       ARRAY(SELECT t.name FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id AND t.id = ct.tag_id
-             WHERE ct.org_id = v.org_id AND ct.conversation_id = v.id ORDER BY lower(t.name)) AS tags,
-       ARRAY(SELECT ct.tag_id FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id AND t.id = ct.tag_id
-             WHERE ct.org_id = v.org_id AND ct.conversation_id = v.id ORDER BY lower(t.name)) AS tag_ids
+       coalesce(tg.tags, ARRAY[]::text[]) AS tags, coalesce(tg.tag_ids, ARRAY[]::bigint[]) AS tag_ids
 FROM conversations v
 JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
 LEFT JOIN customers cu ON cu.org_id = v.org_id AND cu.id = v.customer_id
 LEFT JOIN users a ON a.id = v.assignee_id
+-- the case's tags, names and ids in one pass
+LEFT JOIN LATERAL (
+    SELECT array_agg(t.name ORDER BY lower(t.name), t.id) AS tags, array_agg(t.id ORDER BY lower(t.name), t.id) AS tag_ids
+    FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id AND t.id = ct.tag_id
+    WHERE ct.org_id = v.org_id AND ct.conversation_id = v.id
+) tg ON true
 WHERE v.org_id = $1 {where}
 """
 

@@ -57,9 +57,9 @@ class Renderer:
         rows = await channels.list_channels(self.db, self.org_id)
         return Piece(replace(self.partial("channel_strip", channels=rows)), MEMBERS)
 
-    async def queue_row(self, conversation_id: int) -> list[Piece]:
-        """The conversation's row as it is now: replaced while open, removed once it is not."""
-        row = await conversations.find_row(self.db, self.org_id, conversation_id)
+    async def queue_row(self, conversation_id: int, row=None) -> list[Piece]:
+        """The conversation's row as it is now (read here unless given): replaced while open, removed once not."""
+        row = row or await conversations.find_row(self.db, self.org_id, conversation_id)
         if row is None or row["status"] != "open" or row["spam"]:
             return [Piece(delete(f"conversation-{conversation_id}"), MEMBERS)]
         return [Piece(replace(self.partial("queue_row", row=row)), MEMBERS)]
@@ -129,7 +129,7 @@ async def _tags_changed(r: Renderer, p: dict) -> list[Piece]:
 
 async def _conversation_tags_changed(r: Renderer, p: dict) -> list[Piece]:
     row = await conversations.find_row(r.db, r.org_id, p["conversation_id"])
-    pieces = await r.queue_row(p["conversation_id"])
+    pieces = await r.queue_row(p["conversation_id"], row)
     if row is not None:
         pieces.append(Piece(replace(r.partial("conversation_tags", row=row)), MEMBERS))
     return pieces

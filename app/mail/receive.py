@@ -67,11 +67,12 @@ async def receive(db: Database, org_id: int, raw_mail_id: int) -> int | None:
         problem = "parsing took too long" if isinstance(exc, TimeoutError) else f"cannot be read as a mail: {exc}"
         await _set_aside(db, org_id, raw_mail_id, "unreadable", problem[:1000])
         return None
+    detected = language.detect(mail.text)  # before the transaction: its lock is held while placing
     async with db.transaction(org_id) as tx:
         if await tx.fetchval("SELECT state FROM raw_mails WHERE org_id = $1 AND id = $2 FOR UPDATE",
                              org_id, raw_mail_id) != "new":
             return None
-        return await _place(tx, raw_mail_id, stored["channel_id"], mail)
+        return await _place(tx, raw_mail_id, stored["channel_id"], mail, detected)
 
 
 async def _set_aside(db: Database, org_id: int, raw_mail_id: int, state: str, problem: str) -> None:
@@ -98,7 +99,7 @@ class EarlierMailFirst(RuntimeError):
     """The mail answers one that is stored but not placed yet: retried shortly, so it joins that case."""
 
 
-async def _place(tx: Tx, raw_mail_id: int, channel_id: int, mail: parse.ParsedMail) -> int | None:
+async def _place(tx: Tx, raw_mail_id: int, channel_id: int, mail: parse.ParsedMail, detected: str) -> int | None:
     system = System(tx.org_id, "mail")
     # One organisation's mails are placed one at a time (milliseconds each), so two workers cannot
     # both open a new case for a mail and its reply.
@@ -117,7 +118,7 @@ async def _place(tx: Tx, raw_mail_id: int, channel_id: int, mail: parse.ParsedMa
     origin = MailOrigin(message_id=mail.message_id, raw_mail_id=raw_mail_id, joined_by=joined_by,
                         html=mail.html, auto_submitted=automatic)
     sender = {"customer_name": mail.sender.name, "customer_email": mail.sender.address or None,
-              "language": language.detect(mail.text)}  # search stems by it; sentiment will score by it
+              "language": detected}  # search stems by it; sentiment will score by it
     if conversation_id is None:
         conversation_id, message_id = await conversations.open_in(
             tx, system, channel_id=channel_id, subject=mail.subject, body=mail.text, mail=origin, **sender)
