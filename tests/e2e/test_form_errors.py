@@ -140,3 +140,35 @@ async def test_team_page_errors_show_beside_the_forms(page, db):
     await bjorn.get_by_role("button", name="Länk för nytt lösenord").click()
     await expect(page.get_by_role("alert")).to_contain_text("organisation som du inte administrerar")
     await expect(page.locator("input.link")).to_have_count(0)
+
+
+async def test_case_page_and_library_forms_say_what_is_wrong(page, db):
+    from app import canned, conversations, tags
+    from app.actors import System
+
+    admin = await make_org(db, "Felvägar AB")
+    channel = await make_channel(db, admin)
+    conv = await conversations.open_conversation(db, System(admin.actor.org_id), channel_id=channel,
+                                                 subject="Hej", body="En fråga", customer_email="k@kund.example")
+    await tags.create_tag(db, admin.actor, "Faktura")
+    await canned.create(db, admin.actor, title="Tack", body="Tack!", shortcut="tack")
+    await log_in(page, admin.email)
+
+    await page.goto(f"/conversations/{conv}")
+    await page.get_by_label("Intern anteckning (skickas aldrig)").fill("   ")  # passes `required`, not ours
+    await page.get_by_role("button", name="Spara anteckning").click()
+    await expect(page.get_by_role("alert")).to_have_text("Skriv något först.")
+
+    await page.goto("/admin/tags")
+    form = page.locator("#tag-list form").last
+    await form.get_by_label("Ny tagg").fill("Faktura")
+    await form.get_by_role("button", name="Lägg till").click()
+    await expect(page.get_by_role("alert")).to_have_text("Namnet används redan.")
+
+    await page.goto("/canned")
+    await page.get_by_label("Rubrik").fill("Tack igen")
+    await page.get_by_label("Kortkommando (skriv /kortkommando i ett svar)").fill("tack")
+    await page.get_by_label("Text").fill("Tack så mycket!")
+    await page.get_by_role("button", name="Spara färdigt svar").click()
+    await expect(page.get_by_role("alert")).to_have_text("Ett annat svar har redan det kortkommandot.")
+    await expect(page.get_by_label("Rubrik")).to_have_value("Tack igen")
