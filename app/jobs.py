@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,8 +82,15 @@ async def enqueue(tx: Tx, kind: str, payload: dict, *, run_at: datetime | None =
     return await tx.fetchval(ENQUEUE, tx.org_id, kind, payload, run_at, max_attempts)
 
 
-async def claim(db: Database, kinds: list[str], worker: str, lease_seconds: int, limit: int = 1) -> list[Job]:
-    """Take up to `limit` due jobs of these kinds, from any organisation, under a lease for `worker`."""
+GaveUp = Callable[[Job, str], Awaitable[None]]
+
+
+async def claim(db: Database, kinds: list[str], worker: str, lease_seconds: int, limit: int = 1,
+                *, gave_up: GaveUp | None = None) -> list[Job]:
+    """Take up to `limit` due jobs of these kinds, from any organisation, under a lease for `worker`.
+
+    A job claimed once more than allowed is failed instead of returned, and `gave_up` is told.
+    """
     if not kinds:
         return []
     async with db.transaction(None) as tx:
@@ -91,7 +99,9 @@ async def claim(db: Database, kinds: list[str], worker: str, lease_seconds: int,
             for r in rows]
     # Claimed once more than allowed: its last attempt's worker died (the job may be what killed it).
     for job in [j for j in jobs if j.attempts > j.max_attempts]:
-        await fail(db, job, "lease expired on the last attempt: the worker stopped while running it")
+        error = "lease expired on the last attempt: the worker stopped while running it"
+        if await fail(db, job, error) and gave_up is not None:
+            await gave_up(job, error)
     return [j for j in jobs if j.attempts <= j.max_attempts]
 
 
@@ -120,6 +130,15 @@ async def fail(db: Database, job: Job, error: str) -> bool:
             status = await tx.execute(RETRY, job.org_id, job.id, job.worker, job.attempts,
                                       backoff_seconds(job.attempts), error)
     return status == "UPDATE 1"
+
+
+PRUNE = "SELECT prune_jobs($1)"
+
+
+async def prune(db: Database, keep_days: int = 7) -> int:
+    """Delete jobs that ended (done or failed) more than `keep_days` ago, in every organisation."""
+    async with db.transaction(None) as tx:
+        return await tx.fetchval(PRUNE, keep_days)
 
 
 async def extend(db: Database, job: Job, lease_seconds: int) -> bool:

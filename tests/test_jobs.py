@@ -221,3 +221,67 @@ async def test_the_worker_process_starts_and_stops_cleanly_on_sigterm(db, settin
     assert json.loads(rest.splitlines()[-1])["msg"] == "worker stopped"
     state = await jobs.job_state(db, org_id, job_id)
     assert (state["state"], state["attempts"]) == ("queued", 0)
+
+
+async def test_a_job_that_fails_for_good_tells_its_kinds_give_up_hook_once(db):
+    org_id = (await make_org(db)).actor.org_id
+    kind = unique_kind()
+    told: list[tuple[int, str]] = []
+
+    async def give_up(db, job, error):
+        told.append((job.id, error))
+
+    async def hang(db, job):
+        await asyncio.sleep(60)
+
+    timed_out = await enqueue(db, org_id, kind, max_attempts=1)
+    await worker.run_once(db, {kind: hang}, "worker-1", timeouts={kind: 0.2}, give_up={kind: give_up})
+    assert told == [(timed_out, "timed out after 0.2 s")], "a timeout on the last attempt is final"
+
+    died = await enqueue(db, org_id, kind, max_attempts=1)
+    await jobs.claim(db, [kind], "worker-killed", lease_seconds=1)
+    await asyncio.sleep(1.5)
+    assert await worker.run_once(db, {kind: hang}, "worker-2", give_up={kind: give_up}) == 0
+    assert told[1][0] == died and "lease expired" in told[1][1], "a worker dying on the last attempt is final"
+
+    retried = await enqueue(db, org_id, kind, max_attempts=2)
+    await worker.run_once(db, {kind: hang}, "worker-1", timeouts={kind: 0.2}, give_up={kind: give_up})
+    assert [job_id for job_id, _ in told] == [timed_out, died], "an attempt that will be retried is not final"
+    assert (await jobs.job_state(db, org_id, retried))["state"] == "queued"
+
+
+async def test_sweeps_run_at_their_interval_and_a_failing_one_stops_nothing(db):
+    runs: list[str] = []
+
+    async def often(db):
+        runs.append("often")
+        return 1
+
+    async def broken(db):
+        runs.append("broken")
+        raise RuntimeError("a sweep's bug")
+
+    sweeps = {"often": (0.05, often), "broken": (0.05, broken), "rarely": (3600.0, often)}
+    last_run: dict[str, float] = {}
+    await worker.run_sweeps(db, sweeps, last_run)
+    await worker.run_sweeps(db, sweeps, last_run)  # too soon for any
+    assert sorted(runs) == ["broken", "often", "often"], "each once at first: 'rarely' too"
+    await asyncio.sleep(0.06)
+    await worker.run_sweeps(db, sweeps, last_run)
+    assert sorted(runs) == ["broken", "broken", "often", "often", "often"], "'rarely' waits its hour"
+
+
+async def test_pruning_deletes_only_jobs_that_ended_over_a_week_ago(db):
+    org_id = (await make_org(db)).actor.org_id
+    kind = unique_kind()
+    ids = {name: await enqueue(db, org_id, kind) for name in ("old_done", "old_failed", "new_done", "queued")}
+    async with db.transaction(org_id) as tx:
+        await tx.execute("""UPDATE jobs SET state = CASE WHEN id = $2 THEN 'failed' ELSE 'done' END,
+                                            finished_at = now() - interval '8 days'
+                            WHERE id = ANY ($1)""", [ids["old_done"], ids["old_failed"]], ids["old_failed"])
+        await tx.execute("UPDATE jobs SET state = 'done', finished_at = now() - interval '6 days' WHERE id = $1",
+                         ids["new_done"])
+    assert await jobs.prune(db) >= 2
+    async with db.transaction(org_id, readonly=True) as tx:
+        left = await tx.fetch("SELECT id FROM jobs WHERE kind = $1", kind)
+    assert sorted(r["id"] for r in left) == sorted([ids["new_done"], ids["queued"]])

@@ -207,6 +207,18 @@ async def test_the_last_attempt_failing_leaves_the_reply_failed(db, settings, ca
     assert failed["job_state"] == "failed"
 
 
+async def test_a_reply_whose_worker_died_on_its_last_attempt_shows_failed(db, case):
+    message_id = await queue_reply(db, case.admin, case.id)
+    job = await send_job_of(db, case.org_id, message_id)
+    await make_due_now(db, case.org_id, job["id"], attempts=job["max_attempts"] - 1)
+    [claimed] = [j for j in await jobs.claim(db, [outgoing.SEND], "worker-killed", lease_seconds=1, limit=100)
+                 if j.id == job["id"]]  # e.g. the machine went down mid-send
+    await asyncio.sleep(1.5)
+    await work_off(db)
+    failed = await outgoing.delivery(db, case.org_id, message_id)
+    assert failed["state"] == "failed" and "lease expired" in failed["error"], "not 'retrying' forever"
+
+
 async def test_header_injection_in_name_and_subject_gives_exactly_the_intended_headers(db, sink):
     """RELIABILITY M6 and CVE-2024-6923: CRLF and encoded line breaks never become headers."""
     admin = await make_org(db)

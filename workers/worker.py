@@ -5,6 +5,10 @@ for, runs them one at a time with a timeout per kind, and marks them done or fai
 that raises fails its job (retried with back-off) and the loop goes on. SIGTERM or SIGINT: no
 new claims, the running job is finished, exit 0; a job cut off harder is taken again once its
 lease expires.
+
+Sweeps are the worker's periodic duties (prune ended jobs, later: follow-ups coming due, IMAP
+mailboxes to poll). Every worker runs each sweep at its interval, so a sweep must be safe to run in
+several processes at once (it claims what it takes with SKIP LOCKED or a conditional UPDATE).
 """
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ from app.mail import outgoing, receive
 log = logging.getLogger("workers.worker")
 
 Handler = Callable[[Database, Job], Awaitable[None]]
+GiveUp = Callable[[Database, Job, str], Awaitable[None]]
+Sweep = Callable[[Database], Awaitable[int]]
 
 # Job kind → the domain function that does it. A handler must be safe to run twice (a job runs again
 # when its worker dies before recording it done) and must not block the event loop (parse in a
@@ -35,6 +41,15 @@ Handler = Callable[[Database, Job], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {
     "mail.parse": receive.parse_job,
     "mail.send": outgoing.send_job,
+}
+# Job kind → what to record when its job fails for good (last attempt failed, timed out, or its worker
+# died on it), so the change the job was for does not stay "pending" forever.
+GIVE_UP: dict[str, GiveUp] = {
+    "mail.send": outgoing.send_gave_up,
+}
+# Sweep name → (interval in seconds, the domain function; it returns how much it did, for the log).
+SWEEPS: dict[str, tuple[float, Sweep]] = {
+    "jobs.prune": (3600.0, jobs.prune),
 }
 # seconds per kind, where DEFAULT_TIMEOUT does not suit
 TIMEOUTS: dict[str, float] = {
@@ -60,7 +75,13 @@ def lease_seconds(handlers: dict[str, Handler], timeouts: dict[str, float]) -> i
     return int(longest) + LEASE_MARGIN_SECONDS
 
 
-async def run_job(db: Database, handler: Handler, job: Job, timeout: float) -> None:
+async def _gave_up(db: Database, job: Job, error: str, give_up: dict[str, GiveUp]) -> None:
+    if (hook := give_up.get(job.kind)) is not None:
+        await hook(db, job, error)
+
+
+async def run_job(db: Database, handler: Handler, job: Job, timeout: float,
+                  give_up: dict[str, GiveUp] | None = None) -> None:
     """Run one claimed job and record how it ended."""
     fields = {"job_id": job.id, "org_id": job.org_id, "kind": job.kind, "attempt": job.attempts}
     try:
@@ -69,27 +90,54 @@ async def run_job(db: Database, handler: Handler, job: Job, timeout: float) -> N
     except Exception as exc:  # noqa: BLE001 - any handler fault fails its job, never the worker
         error = f"timed out after {timeout:g} s" if deadline.expired() else repr(exc)
         held = await jobs.fail(db, job, error)
+        final = job.attempts >= job.max_attempts
         log.warning("job failed", exc_info=not deadline.expired(),
-                    extra={**fields, "error": error, "final": job.attempts >= job.max_attempts, "lease_lost": not held})
+                    extra={**fields, "error": error, "final": final, "lease_lost": not held})
+        if held and final:
+            await _gave_up(db, job, error, GIVE_UP if give_up is None else give_up)
         return
     if not await jobs.finish(db, job):
         log.warning("job done after its lease expired; another worker has taken it", extra=fields)
 
 
 async def run_once(db: Database, handlers: dict[str, Handler], worker: str, *,
-                   timeouts: dict[str, float] | None = None, limit: int = BATCH) -> int:
+                   timeouts: dict[str, float] | None = None, give_up: dict[str, GiveUp] | None = None,
+                   limit: int = BATCH) -> int:
     """Claim up to `limit` due jobs of the handlers' kinds and run them; returns how many ran."""
     timeouts = TIMEOUTS if timeouts is None else timeouts
-    claimed = await jobs.claim(db, list(handlers), worker, lease_seconds(handlers, timeouts), limit)
-    await asyncio.gather(*(run_job(db, handlers[job.kind], job, timeouts.get(job.kind, DEFAULT_TIMEOUT))
+    give_up = GIVE_UP if give_up is None else give_up
+
+    async def gave_up(job: Job, error: str) -> None:
+        await _gave_up(db, job, error, give_up)
+
+    claimed = await jobs.claim(db, list(handlers), worker, lease_seconds(handlers, timeouts), limit,
+                               gave_up=gave_up)
+    await asyncio.gather(*(run_job(db, handlers[job.kind], job, timeouts.get(job.kind, DEFAULT_TIMEOUT), give_up)
                            for job in claimed))
     return len(claimed)
 
 
+async def run_sweeps(db: Database, sweeps: dict[str, tuple[float, Sweep]], last_run: dict[str, float]) -> None:
+    """Run each sweep whose interval has passed since `last_run` (monotonic seconds, updated here)."""
+    now = asyncio.get_running_loop().time()
+    for name, (interval, sweep) in sweeps.items():
+        if now - last_run.get(name, -interval) < interval:
+            continue
+        last_run[name] = now
+        try:
+            if done := await sweep(db):
+                log.info("sweep did work", extra={"sweep": name, "count": done})
+        except Exception:  # noqa: BLE001 - a failing sweep is logged and tried again at its next interval
+            log.exception("sweep failed", extra={"sweep": name})
+
+
 async def run(db: Database, handlers: dict[str, Handler], worker: str, stop: asyncio.Event, *,
-              timeouts: dict[str, float] | None = None) -> None:
-    """Run jobs until `stop` is set, sleeping briefly when there are none."""
+              timeouts: dict[str, float] | None = None, sweeps: dict[str, tuple[float, Sweep]] | None = None) -> None:
+    """Run jobs and sweeps until `stop` is set, sleeping briefly when there is nothing to do."""
+    sweeps = SWEEPS if sweeps is None else sweeps
+    last_run: dict[str, float] = {}
     while not stop.is_set():
+        await run_sweeps(db, sweeps, last_run)
         try:
             if await run_once(db, handlers, worker, timeouts=timeouts):
                 continue

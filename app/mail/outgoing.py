@@ -364,3 +364,8 @@ async def send_job(db: Database, job) -> None:
         await _record(db, org_id, message_id, "failed" if last else "retrying", _describe(exc))
         raise
     await _record(db, org_id, message_id, "sent", None)
+
+
+async def send_gave_up(db: Database, job, error: str) -> None:
+    """The send job failed for good outside send_job's own records (timed out, or its worker died)."""
+    await _record(db, job.org_id, job.payload["message_id"], "failed", error)
