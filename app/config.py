@@ -56,6 +56,9 @@ class Settings:
     # Cookies get the Secure flag unless the site is served over plain http (local development).
     secure_cookies: bool = False
     db_pool_max: int = 10
+    # Jobs one worker process runs at once: parsing runs in threads and sending waits on relays, so
+    # a few overlap well; each holds a database connection while it works.
+    worker_slots: int = 4
     # Failed logins within the window before answers turn to 429: per e-mail address from one client
     # address, and per client address. Per e-mail address alone (from anywhere) never a 429: past
     # login_slowdown_after failures each attempt waits 0.25 s, doubling up to login_slowdown_max_seconds.
@@ -96,6 +99,7 @@ class Settings:
             public_url=public_url,
             secure_cookies=public_url.startswith("https://"),
             db_pool_max=int(env.get("DB_POOL_MAX", "10")),
+            worker_slots=int(env.get("WORKER_SLOTS", "4")),
             login_attempts=int(env.get("LOGIN_ATTEMPTS", "10")),
             login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", "50")),
             login_slowdown_after=int(env.get("LOGIN_SLOWDOWN_AFTER", "10")),

@@ -62,13 +62,14 @@ def _as_server_user(cmd: list[str]) -> list[str]:
 
 def _wait_for_port(port: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:  # at least one try, so a timeout of 0 asks once
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return True
         except OSError:
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.05)
-    return False
 
 
 def port_open(port: int) -> bool:

@@ -88,6 +88,18 @@ async def test_a_mail_over_the_size_limit_gets_552(db, settings):
     assert await raw.unplaced(db, admin.actor.org_id) == []
 
 
+async def test_a_mail_with_lines_longer_than_rfc_5321_allows_is_accepted(db, smtp_port, mailbox):
+    # HTML mail written on one line exists (the corpus has 24,000-octet lines); refusing it bounces a customer
+    raw = (f"From: karin@kund.example\r\nTo: {mailbox.ingress}\r\nSubject: En lång rad\r\n"
+           f"Message-ID: {make_msgid(domain='kund.example')}\r\n"
+           "Content-Type: text/html; charset=utf-8\r\n\r\n<p>" + "Hej! " * 5000 + "</p>\r\n").encode()
+    await aiosmtplib.send(raw, hostname="127.0.0.1", port=smtp_port, sender="karin@kund.example",
+                          recipients=[mailbox.ingress], timeout=10)
+    await work_off(db)
+    _, messages = await conversation_of(db, mailbox.org_id, "En lång rad")
+    assert messages[0]["body_text"].count("Hej!") == 5000
+
+
 async def test_a_redelivered_mail_is_stored_once(db, smtp_port, mailbox):
     message = mail(mailbox.ingress, "Skickat två gånger")
     await send(smtp_port, message, [mailbox.ingress])

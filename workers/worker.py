@@ -60,7 +60,7 @@ DEFAULT_TIMEOUT = 60.0
 LEASE_MARGIN_SECONDS = 30
 IDLE_SECONDS = 0.5
 RETRY_SECONDS = 5  # after PostgreSQL failed us, not a log line every half second
-# One job at a time: a handler that hogs the loop cannot starve others' timeouts; run more processes.
+# One job per claim; a process runs `slots` claim loops side by side (Settings.worker_slots).
 BATCH = 1
 
 
@@ -132,9 +132,17 @@ async def run_sweeps(db: Database, sweeps: dict[str, tuple[float, Sweep]], last_
 
 
 async def run(db: Database, handlers: dict[str, Handler], worker: str, stop: asyncio.Event, *,
-              timeouts: dict[str, float] | None = None, sweeps: dict[str, tuple[float, Sweep]] | None = None) -> None:
-    """Run jobs and sweeps until `stop` is set, sleeping briefly when there is nothing to do."""
+              timeouts: dict[str, float] | None = None, sweeps: dict[str, tuple[float, Sweep]] | None = None,
+              slots: int = 1) -> None:
+    """Run jobs in `slots` loops side by side, and the sweeps, until `stop` is set."""
     sweeps = SWEEPS if sweeps is None else sweeps
+    await asyncio.gather(*(_loop(db, handlers, worker, stop, timeouts, sweeps if slot == 0 else {})
+                           for slot in range(slots)))
+
+
+async def _loop(db: Database, handlers: dict[str, Handler], worker: str, stop: asyncio.Event,
+                timeouts: dict[str, float] | None, sweeps: dict[str, tuple[float, Sweep]]) -> None:
+    """One claim loop: a job at a time, sleeping briefly when there is none."""
     last_run: dict[str, float] = {}
     while not stop.is_set():
         await run_sweeps(db, sweeps, last_run)
@@ -166,7 +174,7 @@ async def serve(settings: Settings, handlers: dict[str, Handler]) -> None:
     name = worker_name()
     log.info("worker started", extra={"worker": name, "kinds": sorted(handlers)})
     try:
-        await run(db, handlers, name, stop)
+        await run(db, handlers, name, stop, slots=settings.worker_slots)
     finally:
         await db.close()
         await redis.aclose()
