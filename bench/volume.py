@@ -36,10 +36,10 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
-from app import accounts, channels
+from app import accounts, channels, tags
 from app import events as event_catalogue
 from app.db import Database
-from app.demo_content import HOUR_WEIGHTS, demo_conversations
+from app.demo_content import DEMO_TAG_GROUPS, HOUR_WEIGHTS, demo_conversations
 
 PASSWORD = "samsyn-volume"
 ORG_NAME = "Volym AB"
@@ -86,15 +86,17 @@ CONVERSATION_COLUMNS = ("id", "org_id", "case_number", "channel_id", "kind", "cu
 MESSAGE_COLUMNS = ("id", "org_id", "conversation_id", "kind", "author_id", "customer_id", "body_text", "language",
                    "no_reply_needed", "created_at")
 EVENT_COLUMNS = ("org_id", "seq", "kind", "payload", "created_at")
+TAG_COLUMNS = ("org_id", "conversation_id", "tag_id")
 TABLES = {  # loaded in this order: each only points at rows of the tables before it
     "customers": CUSTOMER_COLUMNS,
     "conversations": CONVERSATION_COLUMNS,
+    "conversation_tags": TAG_COLUMNS,
     "messages": MESSAGE_COLUMNS,
     "events": EVENT_COLUMNS,
 }
 
 # What happens to a conversation, in the order of the heap that sorts it into time.
-CREATED, MESSAGE, NO_REPLY, ASSIGNED, STATUS = range(5)
+CREATED, MESSAGE, NO_REPLY, ASSIGNED, STATUS, TAGGED = range(6)
 EVENT_FIELDS = {
     "conversation.created": ("conversation_id", "channel_id"),
     "message.added": ("conversation_id", "message_id", "message_kind"),
@@ -113,6 +115,7 @@ class Org:
     admin_email: str
     editor_ids: list[int]
     channels: list[tuple[int, str, int, tuple[str, ...]]]  # (channel id, kind, share, demo threads)
+    tag_ids: dict[str, int]  # the demo's tags (app/demo_content.py DEMO_TAG_GROUPS) by name
 
 
 @dataclass
@@ -141,6 +144,7 @@ class Thread:
     no_reply_needed: bool  # the last message is a customer's "thanks, solved"
     open_cuts: tuple[int, ...]  # message counts at which the thread can be open
     waiting_cuts: tuple[int, ...]  # message counts ending with an editor's public reply
+    tags: tuple[str, ...]  # the demo's topic tags for this thread
 
 
 def threads(seed: int) -> dict[str, list[Thread]]:
@@ -161,7 +165,7 @@ def threads(seed: int) -> dict[str, list[Thread]]:
         result.setdefault(conv.channel, []).append(Thread(
             conv.channel, mail, conv.subject, conv.customer_name, conv.customer_email, conv.language,
             json.dumps(conv.visitor, ensure_ascii=False) if conv.visitor else None, conv.assignee, messages,
-            conv.no_reply_needed, tuple(open_cuts), tuple(waiting_cuts)))
+            conv.no_reply_needed, tuple(open_cuts), tuple(waiting_cuts), tuple(conv.tags)))
     return result
 
 
@@ -288,6 +292,13 @@ class Generator:
                                (conversation_id, cells[marked], people["anna"])))
 
         assignee = self._assignment(t, people, created, first_response_at, conversation_id, happenings)
+        # Most cases get their topic tags from whoever answered first, a little after it arrived.
+        if t.tags and rng.random() < 0.8:
+            for name in t.tags:
+                tag_id = self.org.tag_ids.get(name)
+                at = min(self.now, created + rng.uniform(60, 4 * 3600))
+                if tag_id is not None:
+                    happenings.append((at, 5, TAGGED, (conversation_id, tag_id, assignee or people["anna"])))
         self._status_history(status, messages, assignee or people["anna"], conversation_id, happenings)
 
         happenings.sort(key=lambda h: (h[0], h[1]))
@@ -374,6 +385,10 @@ class Generator:
             elif what == NO_REPLY:
                 self._event(at, "conversation.no_reply_needed", f'{{"conversation_id": {data[0]}, '
                                                                 f'"message_id": {data[1][0]}, "actor_id": {data[2]}}}')
+            elif what == TAGGED:
+                self.rows["conversation_tags"].append((self.org.org_id, data[0], data[1]))
+                self._event(at, "conversation.tagged", f'{{"conversation_id": {data[0]}, "tag_id": {data[1]}, '
+                                                       f'"actor_id": {data[2]}}}')
             elif what == ASSIGNED:
                 self._event(at, "conversation.assigned", f'{{"conversation_id": {data[0]}, "assignee_id": {data[1]}, '
                                                          f'"actor_id": {data[2]}}}')
@@ -429,10 +444,15 @@ async def create_organization(owner_url: str, name: str = ORG_NAME) -> Org:
             channel_id = await channels.create_channel(db, admin, kind=kind, name=channel_name, colour=colour,
                                                        address=address)
             channel_rows.append((channel_id, kind, share, groups))
+        tag_ids = {}
+        for group, names in DEMO_TAG_GROUPS.items():
+            group_id = await tags.create_group(db, admin, group)
+            for tag_name in names:
+                tag_ids[tag_name] = await tags.create_tag(db, admin, tag_name, group_id)
     finally:
         await pool.close()
     editors = [ids[key] for key, _, role in PEOPLE if role != "viewer"]
-    return Org(org_id, ids["lena"], f"lena@{domain}", editors, channel_rows)
+    return Org(org_id, ids["lena"], f"lena@{domain}", editors, channel_rows, tag_ids)
 
 
 async def existing_organization(conn: asyncpg.Connection, org_id: int) -> Org:
@@ -445,8 +465,9 @@ async def existing_organization(conn: asyncpg.Connection, org_id: int) -> Org:
     if not editors or members[0]["role"] != "admin" or not found:
         raise SystemExit(f"organisation {org_id} needs an admin, an editor and a channel to be filled")
     groups = {"mailbox": ("info",), "forum": ("sv_forum", "no_forum")}
+    tag_ids = {r["name"]: r["id"] for r in await conn.fetch("SELECT id, name FROM tags WHERE org_id = $1", org_id)}
     return Org(org_id, members[0]["user_id"], members[0]["email"], editors,
-               [(r["id"], r["kind"], 1, groups[r["kind"]]) for r in found])
+               [(r["id"], r["kind"], 1, groups[r["kind"]]) for r in found], tag_ids)
 
 
 # --- the bulk, with COPY ----------------------------------------------------------------------
