@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from app import passwords
+from app import jobs, passwords
 from app.actors import ROLES, Actor, AnyActor, require
 from app.db import Database, Tx
 from app.errors import Forbidden, Invalid, NotFound
@@ -20,6 +20,10 @@ from app.text import clean_address, clean_name
 SESSION_DAYS = 14
 INVITE_MAX_AGE = 7 * 24 * 3600
 RESET_MAX_AGE = 24 * 3600
+# Invites and reset links go out by mail through this job (app/mail/account_mail.py); its payload
+# names the invite or the person, never the link, which the worker signs when it sends.
+ACCOUNT_MAIL = "account.mail"
+ACCOUNT_MAIL_ATTEMPTS = 12  # back-off from 5 s doubling: the last attempt comes 1 to 2.5 hours on
 MAX_NAME = 200  # people and organisations; the tables' CHECKs say the same
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -84,10 +88,18 @@ async def account_id(db: Database, email: str) -> int | None:
         return await tx.fetchval("SELECT id FROM login_credentials($1)", _lookup_email(email))
 
 
+# A former member who joins again gets their membership back: the same row their messages name.
+JOIN = """
+INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)
+ON CONFLICT (org_id, user_id) DO UPDATE
+SET role = EXCLUDED.role, ended_at = NULL, ended_by = NULL, away = false, away_since = NULL
+WHERE memberships.ended_at IS NOT NULL
+"""
+
+
 async def _add_membership(tx: Tx, user_id: int, role: str) -> None:
-    await tx.execute(
-        "INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)", tx.org_id, user_id, role
-    )
+    if await tx.execute(JOIN, tx.org_id, user_id, role) != "INSERT 0 1":
+        raise Invalid(N_("That person is already a member."), "email")
     await tx.emit("member.joined", user_id=user_id, role=role)
 
 
@@ -165,14 +177,21 @@ async def set_locale(db: Database, user_id: int, locale: str) -> None:
 # --- members -----------------------------------------------------------------------------------
 
 MEMBERS = """
-SELECT u.id, u.name, u.email, m.role, m.away, m.away_since
+SELECT u.id, u.name, u.email, m.role, m.away, m.away_since, m.ended_at
 FROM memberships m JOIN users u ON u.id = m.user_id
 WHERE m.org_id = $1 {where}
-ORDER BY lower(u.name), u.id
+ORDER BY m.ended_at IS NOT NULL, lower(u.name), u.id
 """
+ACTIVE = "AND m.ended_at IS NULL"
 
 
 async def members(db: Database, org_id: int) -> list:
+    """The organisation's current members (not those removed)."""
+    return await db.read(org_id, MEMBERS.format(where=ACTIVE), org_id)
+
+
+async def team(db: Database, org_id: int) -> list:
+    """Current members, then former ones (the team page)."""
     return await db.read(org_id, MEMBERS.format(where=""), org_id)
 
 
@@ -180,20 +199,26 @@ async def member(db: Database, org_id: int, user_id: int):
     return await db.read_one(org_id, MEMBERS.format(where="AND m.user_id = $2"), org_id, user_id)
 
 
+async def _lock_admins_and_role(tx: Tx, user_id: int) -> tuple[set[int], str]:
+    """The current admins and this member's role, all locked; NotFound for no current member."""
+    # Lock every admin first: two admins demoting or removing each other at once must not leave none.
+    admins = {r["user_id"] for r in await tx.fetch(
+        "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'admin' AND ended_at IS NULL "
+        "ORDER BY user_id FOR UPDATE", tx.org_id)}
+    role = await tx.fetchval(
+        "SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2 AND ended_at IS NULL FOR UPDATE",
+        tx.org_id, user_id)
+    if role is None:
+        raise NotFound()
+    return admins, role
+
+
 async def set_role(db: Database, actor: AnyActor, user_id: int, role: str) -> None:
     require_admin(actor)
     if role not in ROLES:
         raise Invalid(N_("Unknown role."), "role")
     async with db.transaction(actor.org_id) as tx:
-        # Lock every admin first: two admins demoting each other at once must not leave none.
-        admins = {r["user_id"] for r in await tx.fetch(
-            "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'admin' ORDER BY user_id FOR UPDATE",
-            actor.org_id)}
-        current = await tx.fetchval(
-            "SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE", actor.org_id, user_id
-        )
-        if current is None:
-            raise NotFound()
+        admins, current = await _lock_admins_and_role(tx, user_id)
         if current == role:
             return
         if current == "admin" and admins <= {user_id}:
@@ -213,16 +238,43 @@ async def set_away(db: Database, actor: AnyActor, user_id: int, away: bool) -> N
     async with db.transaction(actor.org_id) as tx:
         changed = await tx.fetchval(
             """UPDATE memberships SET away = $3, away_since = CASE WHEN $3 THEN now() END
-               WHERE org_id = $1 AND user_id = $2 AND away IS DISTINCT FROM $3 RETURNING 1""",
+               WHERE org_id = $1 AND user_id = $2 AND ended_at IS NULL AND away IS DISTINCT FROM $3 RETURNING 1""",
             actor.org_id, user_id, away,
         )
         if changed is None:
             if not await tx.fetchval(
-                "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2", actor.org_id, user_id
+                "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND ended_at IS NULL",
+                actor.org_id, user_id
             ):
                 raise NotFound()
             return
         await tx.emit("member.away_changed", user_id=user_id, away=away, actor_id=actor.user_id)
+
+
+# Their cases still being worked lose their assignee; closed ones keep who handled them.
+UNASSIGN_OPEN = """
+UPDATE conversations SET assignee_id = NULL, updated_at = now()
+WHERE org_id = $1 AND assignee_id = $2 AND status IN ('open', 'waiting')
+RETURNING id
+"""
+
+
+async def remove_member(db: Database, actor: AnyActor, user_id: int) -> None:
+    """End a membership (never delete it: messages keep their author), end the person's sessions in this
+    organisation, and unassign their open cases, each by its own event."""
+    require_admin(actor)
+    async with db.transaction(actor.org_id) as tx:
+        admins, role = await _lock_admins_and_role(tx, user_id)
+        if role == "admin" and admins <= {user_id}:
+            raise Invalid(N_("You are the last admin: make someone else admin first."), "user")
+        await tx.execute(
+            """UPDATE memberships SET ended_at = now(), ended_by = $3, away = false, away_since = NULL
+               WHERE org_id = $1 AND user_id = $2""", actor.org_id, user_id, actor.user_id)
+        await tx.execute("SELECT sessions_end_in_org($1, $2)", user_id, actor.org_id)
+        await tx.emit("member.removed", user_id=user_id, actor_id=actor.user_id)
+        for row in await tx.fetch(UNASSIGN_OPEN, actor.org_id, user_id):
+            await tx.emit("conversation.assigned", conversation_id=row["id"], assignee_id=None,
+                          actor_id=actor.user_id)
 
 
 # --- invites -----------------------------------------------------------------------------------
@@ -239,7 +291,8 @@ async def invite(db: Database, actor: AnyActor, email: str, role: str) -> int:
         raise Invalid(N_("Unknown role."), "role")
     async with db.transaction(actor.org_id) as tx:
         if await tx.fetchval(
-            "SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND u.email = $2",
+            """SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+               WHERE m.org_id = $1 AND u.email = $2 AND m.ended_at IS NULL""",
             actor.org_id, email,
         ):
             raise Invalid(N_("That person is already a member."), "email")
@@ -247,16 +300,43 @@ async def invite(db: Database, actor: AnyActor, email: str, role: str) -> int:
             "INSERT INTO invites (org_id, email, role, invited_by) VALUES ($1, $2, $3, $4) RETURNING id",
             actor.org_id, email, role, actor.user_id,
         )
+        await _queue_invite_mail(tx, invite_id)
         await tx.emit("member.invited", invite_id=invite_id, actor_id=actor.user_id)
     return invite_id
+
+
+async def _queue_invite_mail(tx: Tx, invite_id: int) -> None:
+    job_id = await jobs.enqueue(tx, ACCOUNT_MAIL, {"mail": "invite", "invite_id": invite_id},
+                                max_attempts=ACCOUNT_MAIL_ATTEMPTS)
+    await tx.execute(
+        "UPDATE invites SET mail_state = 'queued', mail_error = NULL, mail_job_id = $3 WHERE org_id = $1 AND id = $2",
+        tx.org_id, invite_id, job_id)
+
+
+OPEN_INVITE = "accepted_at IS NULL AND created_at > now() - make_interval(secs => $2)"
+
+
+async def resend_invite(db: Database, actor: AnyActor, invite_id: int) -> None:
+    """Mail an open invite again (a fresh link), unless its mail is on its way already."""
+    require_admin(actor)
+    async with db.transaction(actor.org_id) as tx:
+        state = await tx.fetchrow(
+            f"SELECT mail_state FROM invites WHERE org_id = $1 AND {OPEN_INVITE} AND id = $3 FOR UPDATE",
+            actor.org_id, INVITE_MAX_AGE, invite_id)
+        if state is None:
+            raise NotFound()
+        if state["mail_state"] in ("queued", "retrying"):
+            return
+        await _queue_invite_mail(tx, invite_id)
+        await tx.emit("member.invite_mail_changed", invite_id=invite_id, state="queued")
 
 
 async def open_invites(db: Database, org_id: int) -> list:
     return await db.read(
         org_id,
-        """SELECT id, email, role, created_at FROM invites
-           WHERE org_id = $1 AND accepted_at IS NULL AND created_at > now() - make_interval(secs => $2)
-           ORDER BY created_at DESC""",
+        f"""SELECT id, email, role, created_at, mail_state, mail_error FROM invites
+            WHERE org_id = $1 AND {OPEN_INVITE}
+            ORDER BY created_at DESC, id DESC""",
         org_id, INVITE_MAX_AGE,
     )
 
@@ -317,7 +397,8 @@ async def accept_invite_as(db: Database, secret: str, token: str, user_id: int, 
     async with db.transaction(inv["org_id"], user_id=user_id) as tx:
         await _claim_invite(tx, inv["id"])
         if not await tx.fetchval(
-            "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2", inv["org_id"], user_id
+            "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND ended_at IS NULL",
+            inv["org_id"], user_id
         ):
             await _add_membership(tx, user_id, inv["role"])
         await tx.emit("member.invite_accepted", invite_id=inv["id"], user_id=user_id)
@@ -343,7 +424,7 @@ async def reset_link_token(db: Database, actor: AnyActor, secret: str, user_id: 
     async with db.transaction(actor.org_id, readonly=True) as tx:
         password_hash = await tx.fetchval(
             """SELECT u.password_hash FROM memberships m JOIN users u ON u.id = m.user_id
-               WHERE m.org_id = $1 AND m.user_id = $2""", actor.org_id, user_id)
+               WHERE m.org_id = $1 AND m.user_id = $2 AND m.ended_at IS NULL""", actor.org_id, user_id)
         if password_hash is None:
             raise NotFound()
         theirs = {r[0] for r in await _organizations(tx, user_id)}
@@ -351,7 +432,24 @@ async def reset_link_token(db: Database, actor: AnyActor, secret: str, user_id: 
     if not theirs <= administered:
         raise Invalid(N_("This person also belongs to an organisation you do not administer, "
                          "so you cannot reset their password."), "user")
+    return reset_token(secret, user_id, password_hash)
+
+
+def reset_token(secret: str, user_id: int, password_hash: str) -> str:
+    """The signed reset link's token for a person with this password: it stops working once the password changes."""
     return _serializer(secret, "reset").dumps([user_id, _password_fingerprint(password_hash)])
+
+
+async def request_password_reset(db: Database, email: str) -> None:
+    """"Forgot password": queue a mail with a reset link to the account with this address, if someone can
+    log in with it. Says nothing either way; the link is signed only when the worker sends it."""
+    async with db.transaction(None, readonly=True) as tx:
+        target = await tx.fetchrow("SELECT * FROM password_reset_target($1)", _lookup_email(email))
+    if target is None:
+        return
+    async with db.transaction(target["org_id"]) as tx:
+        await jobs.enqueue(tx, ACCOUNT_MAIL, {"mail": "reset", "user_id": target["user_id"]},
+                           max_attempts=ACCOUNT_MAIL_ATTEMPTS)
 
 
 def _reset_claim(secret: str, token: str) -> tuple[int, str]:

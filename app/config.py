@@ -70,10 +70,21 @@ class Settings:
     # Addresses (or CIDR networks) of the reverse proxies whose X-Forwarded-For is believed;
     # empty: the client address is the TCP peer's, whatever headers say.
     trusted_proxies: tuple[str, ...] = ()
+    # The From of mail the service sends itself (invites, password resets); empty: noreply@ingress_domain.
+    mail_from: str = ""
+    # "Forgot password" requests within forgot_window_seconds: per e-mail address (past it, no more
+    # mail, same answer) and per client address (past it, 429).
+    forgot_per_email: int = 3
+    forgot_per_client: int = 20
+    forgot_window_seconds: int = 3600
 
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
+
+    @property
+    def sender_address(self) -> str:
+        return self.mail_from or f"noreply@{self.ingress_domain}"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -105,4 +116,7 @@ class Settings:
             login_slowdown_after=int(env.get("LOGIN_SLOWDOWN_AFTER", "10")),
             login_slowdown_max_seconds=float(env.get("LOGIN_SLOWDOWN_MAX_SECONDS", "4")),
             trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
+            mail_from=env.get("MAIL_FROM", "").strip(),
+            forgot_per_email=int(env.get("FORGOT_PER_EMAIL", "3")),
+            forgot_per_client=int(env.get("FORGOT_PER_CLIENT", "20")),
         )

@@ -290,7 +290,7 @@ async def assign(db: Database, actor: AnyActor, conversation_id: int, assignee_i
     async with db.transaction(actor.org_id) as tx:
         await _locked_kind(tx, conversation_id)
         if assignee_id is not None and not await tx.fetchval(
-            "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND role <> 'viewer'",
+            "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND role <> 'viewer' AND ended_at IS NULL",
             actor.org_id, assignee_id,
         ):
             raise Invalid(N_("Only editors of this organisation can be assigned."), "assignee")

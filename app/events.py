@@ -29,6 +29,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     "canned.changed": ("canned_reply_id", "actor_id"),  # added or removed
     # mail
     "mail.set_aside": ("raw_mail_id", "state"),  # unreadable, or an auto-reply with no case
+    # accounts that need mail: removing a member; an invite's mail queued, sent, retrying or failed
+    "member.removed": ("user_id", "actor_id"),
+    "member.invite_mail_changed": ("invite_id", "state"),
 }
 
 

@@ -90,7 +90,8 @@ async def _member_changed(r: Renderer, p: dict) -> list[Piece]:
 
 
 async def _member_joined(r: Renderer, p: dict) -> list[Piece]:
-    members = await accounts.members(r.db, r.org_id)
+    # former members are listed after the current ones, so a joining or leaving member moves
+    members = await accounts.team(r.db, r.org_id)
     return [Piece(replace(r.partial("member_list", members=members)), ADMINS)]
 
 
@@ -160,6 +161,9 @@ FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "tag.group_created": _tags_changed,
     "canned.changed": _canned_changed,
     "message.delivery_changed": _conversation_changed,
+    # accounts that need mail; a removed member's cases are unassigned by their own conversation.assigned
+    "member.removed": _member_joined,
+    "member.invite_mail_changed": _invites_changed,
 }
 
 

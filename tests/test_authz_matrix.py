@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import httpx
 from starlette.routing import Mount, Route
 
-from app import canned, tags
+from app import accounts, canned, tags
 from app.mail import ingress, receive
 from app.main import create_app
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
@@ -67,11 +67,15 @@ MATRIX = [
     ("GET", "/mail/{raw_mail}", MEMBERS_OF_A, None),
     ("GET", "/mail/{raw_mail}/raw", MEMBERS_OF_A, None),
     ("GET", "/attachments/{attachment}", MEMBERS_OF_A, None),
+    # accounts that need mail (issue 7): removing a member, sending an invite again
+    ("POST", "/admin/members/{removable}/remove", ADMINS_OF_A, dict),
+    ("POST", "/admin/invites/{invite}/resend", ADMINS_OF_A, dict),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/invite/{token}"), ("POST", "/invite/{token}"),
           ("GET", "/reset/{token}"), ("POST", "/reset/{token}"), ("GET", "/healthz"), ("GET", "/static")}
+PUBLIC |= {("GET", "/forgot"), ("POST", "/forgot")}  # accounts: forgot password (tests/test_account_mail.py)
 
 
 def app_routes() -> set[tuple[str, str]]:
@@ -93,7 +97,7 @@ def app_routes() -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix():
-    listed = {(m, re.sub(r"\{(conversation|member|channel|raw_mail|attachment|canned)\}", "{id}", p))
+    listed = {(m, re.sub(r"\{(conversation|member|channel|raw_mail|attachment|canned|removable|invite)\}", "{id}", p))
               for m, p, _, _ in MATRIX} | PUBLIC
     assert app_routes() == listed
 
@@ -129,6 +133,8 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
     ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a, "channel": channel,
            "raw_mail": raw_mail, "attachment": attachment, "tag": await tags.create_tag(db, admin.actor, "Faktura"),
            "canned": await canned.create(db, admin.actor, title="Tack", body="Tack för ditt mejl!")}
+    ids["removable"] = (await make_member(db, org_a, "editor", "Rut Går")).actor.user_id  # accounts
+    ids["invite"] = await accounts.invite(db, admin.actor, unique_email("ny"), "viewer")  # accounts
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):

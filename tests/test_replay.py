@@ -20,6 +20,9 @@ from devtools.services import free_port
 from tests.factories import login, make_channel, make_conversation, make_member, make_org, unique_email
 from tests.test_mail_out import queue_reply, relay_at, smtp_sink, work_off
 from tests.replay import apply_push, assert_replay_equals_fresh, normalised
+from app.mail import account_mail  # accounts
+from tests.test_account_mail import invite_state, work_off_account_mail  # accounts
+from tests.test_mail_out import make_due_now  # accounts
 
 
 @dataclass
@@ -207,6 +210,32 @@ async def canned_changed(t: Team) -> None:
     await t.check("/canned", lambda: canned.delete(t.db, t.admin, holder["id"]), "canned.changed")
 
 
+# accounts that need mail (issue 7)
+async def member_removed(t: Team) -> None:
+    # the team page lists them as former; the dashboard's rows lose them as assignee, by conversation.assigned
+    channel = await make_channel(t.db, t.admin)
+    for path in ("/admin/members", "/"):
+        leaving = await make_member(t.db, t.org_id, "editor", "Björn Ek")
+        case = await make_conversation(t.db, t.org_id, channel, subject="Björns ärende")
+        await conversations.assign(t.db, t.admin, case, leaving.actor.user_id)
+        await t.check(path, lambda user_id=leaving.actor.user_id: accounts.remove_member(t.db, t.admin, user_id),
+                      "member.removed")
+        assert (await conversations.find_row(t.db, t.org_id, case))["assignee_id"] is None
+
+
+async def invite_mail_changed(t: Team) -> None:
+    account_mail.configure(t.settings)
+    invite_id = await accounts.invite(t.db, t.admin, unique_email("cecilia"), "editor")
+    with relay_at(t.settings, free_port()):  # the relay is down: "retrying"
+        await t.check("/admin/members", lambda: work_off_account_mail(t.db), "member.invite_mail_changed")
+    async with smtp_sink() as sink:
+        with relay_at(t.settings, sink.port):  # "sent"
+            job_id = (await invite_state(t.db, t.org_id, invite_id))["mail_job_id"]
+            await make_due_now(t.db, t.org_id, job_id)
+            await t.check("/admin/members", lambda: work_off_account_mail(t.db), "member.invite_mail_changed")
+    assert (await invite_state(t.db, t.org_id, invite_id))["mail_state"] == "sent"
+
+
 SCENARIOS = {
     "channel.created": channel_created,
     "channel.updated": channel_updated,
@@ -227,6 +256,8 @@ SCENARIOS = {
     "tag.group_created": tag_group_created,
     "canned.changed": canned_changed,
     "message.delivery_changed": delivery_changed,
+    "member.removed": member_removed,  # accounts
+    "member.invite_mail_changed": invite_mail_changed,  # accounts
 }
 
 

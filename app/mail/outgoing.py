@@ -369,3 +369,46 @@ async def send_job(db: Database, job) -> None:
 async def send_gave_up(db: Database, job, error: str) -> None:
     """The send job failed for good outside send_job's own records (timed out, or its worker died)."""
     await _record(db, job.org_id, job.payload["message_id"], "failed", error)
+
+
+# --- mail from the service itself (app/mail/account_mail.py: invites, password resets) ----------
+
+def notice(*, sender_name: str, sender_address: str, to_name: str | None, to_address: str, subject: str,
+           body: str, message_id: str, at: datetime | None = None) -> EmailMessage:
+    """A mail that answers nothing, built like a reply: only from these fields, each checked."""
+    [own_id] = _msg_ids([message_id]) or [None]
+    if own_id is None:
+        raise Unsendable(f"not a Message-ID: {message_id!r}")
+    mail = EmailMessage(policy=POLICY)
+    mail["From"] = address(sender_name, sender_address)
+    mail["To"] = address(to_name, to_address)
+    mail["Subject"] = one_line(subject, MAX_SUBJECT)
+    mail["Date"] = format_datetime((at or datetime.now(timezone.utc)).astimezone(timezone.utc))
+    mail["Message-ID"] = f"<{own_id}>"
+    mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office answers back
+    mail.set_content(body.rstrip("\n") + "\n", charset="utf-8", cte="quoted-printable")
+    _check_headers(mail)
+    return mail
+
+
+def new_message_id(sender_address: str) -> str:
+    return f"{uuid.uuid4().hex}@{_id_domain(sender_address)}"
+
+
+async def deliver(mail: EmailMessage, relay: Relay) -> None:
+    """Hand one composed mail to the relay, within SEND_TIMEOUT_SECONDS; raises what kept it from taking it."""
+    async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+        await aiosmtplib.send(mail.as_bytes(policy=POLICY), sender=mail["From"].addresses[0].addr_spec,
+                              recipients=[a.addr_spec for a in mail["To"].addresses], hostname=relay.host,
+                              port=relay.port, username=relay.username or None, password=relay.password or None,
+                              start_tls=relay.starttls, timeout=SMTP_TIMEOUT_SECONDS)
+
+
+def permanent(exc: BaseException) -> bool:
+    """A 5xx answer: sending again will not help."""
+    return _permanent(exc)
+
+
+def describe(exc: BaseException) -> str:
+    """What kept the relay from taking a mail, for a page."""
+    return _describe(exc)

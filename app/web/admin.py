@@ -1,4 +1,4 @@
-"""Admin screens: members (invite, role, away, password-reset link) and channels."""
+"""Admin screens: members (invite by mail, role, away, password-reset link, remove) and channels."""
 from __future__ import annotations
 
 from starlette.requests import Request
@@ -13,7 +13,7 @@ from app.web.base import actor_of, admin_required, error_text, page, path_id, re
 async def _members_page(request: Request, status: int = 200, **extra) -> Response:
     db, actor = request.app.state.db, actor_of(request)
     return page(request, "pages/admin_members.html", status,
-                members=await accounts.members(db, actor.org_id),
+                members=await accounts.team(db, actor.org_id),
                 invites=await accounts.open_invites(db, actor.org_id),
                 roles=accounts.ROLES, **extra)
 
@@ -29,11 +29,27 @@ async def invite(request: Request) -> Response:
     form = await request.form()
     email, role = str(form.get("email", "")), str(form.get("role", "editor"))
     try:
-        invite_id = await accounts.invite(state.db, actor, email, role)
+        await accounts.invite(state.db, actor, email, role)
     except Invalid as exc:
         return await _members_page(request, 400, invite_error=error_text(request, exc), invite_email=email)
-    link = f"{state.settings.base_url}/invite/{accounts.invite_token(state.settings.secret_key, invite_id)}"
-    return await _members_page(request, invite_link=link, invite_email=email)
+    return redirect("/admin/members")
+
+
+@admin_required
+async def resend_invite(request: Request) -> Response:
+    await accounts.resend_invite(request.app.state.db, actor_of(request), path_id(request))
+    return redirect("/admin/members")
+
+
+@admin_required
+async def remove(request: Request) -> Response:
+    actor = actor_of(request)
+    try:
+        await accounts.remove_member(request.app.state.db, actor, path_id(request))
+    except Invalid as exc:
+        return await _members_page(request, 400, member_error=error_text(request, exc))
+    # whoever removed themselves has no session here any more
+    return redirect("/admin/members" if path_id(request) != actor.user_id else "/login")
 
 
 @admin_required
@@ -145,6 +161,8 @@ routes = [
     Route("/members/{id:int}/role", set_role, methods=["POST"]),
     Route("/members/{id:int}/away", set_away, methods=["POST"]),
     Route("/members/{id:int}/reset-link", reset_link, methods=["POST"]),
+    Route("/members/{id:int}/remove", remove, methods=["POST"]),
+    Route("/invites/{id:int}/resend", resend_invite, methods=["POST"]),
     Route("/channels", channel_list),
     Route("/channels", create_channel, methods=["POST"]),
     Route("/channels/{id:int}", edit_channel, methods=["GET", "POST"]),

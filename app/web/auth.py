@@ -1,4 +1,4 @@
-"""Login, logout, invite acceptance, password reset."""
+"""Login, logout, invite acceptance, password reset, "forgot password"."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import accounts, ratelimit
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 from app.i18n import N_
 from app.web.base import error_text, page, redirect, session_of, t
 from app.web.middleware import SESSION_COOKIE, cookie_header, session_signer
@@ -65,6 +65,10 @@ async def login(request: Request) -> Response:
         await asyncio.sleep(delay)
     user_id = await accounts.authenticate(state.db, email, password)
     token = await accounts.start_session(state.db, user_id) if user_id else None
+    then = _local_path(form.get("next"))
+    if user_id and token is None and then.startswith("/invite/"):
+        # in no organisation now (a former member, say): the invite they came from lets them in again
+        token, then = await _join_by_invite(request, then.removeprefix("/invite/"), user_id, email), "/"
     if token is None:
         # One message whether or not the account exists.
         return page(request, "pages/login.html", 400, email=email, then=_local_path(form.get("next")),
@@ -72,7 +76,16 @@ async def login(request: Request) -> Response:
     # Only failures count: the owner's own slips are forgotten; address and account get this attempt back.
     await ratelimit.clear(state.redis, pair)
     await ratelimit.take_back(state.redis, [address, account])
-    return _login_response(request, token, _local_path(form.get("next")))
+    return _login_response(request, token, then)
+
+
+async def _join_by_invite(request: Request, invite: str, user_id: int, email: str) -> str | None:
+    state = request.app.state
+    try:
+        await accounts.accept_invite_as(state.db, state.settings.secret_key, invite, user_id, email)
+    except (Invalid, NotFound):
+        return None
+    return await accounts.start_session(state.db, user_id)
 
 
 def _too_many(request: Request, email: str, retry_after: int) -> Response:
@@ -137,10 +150,41 @@ async def reset_page(request: Request) -> Response:
     return _login_response(request, token) if token else redirect("/login")
 
 
+async def forgot_form(request: Request) -> Response:
+    return page(request, "pages/forgot.html")
+
+
+async def forgot(request: Request) -> Response:
+    """Mail a reset link if the address has an account: the same answer either way, and no mail is sent
+    here (the worker does), so both answers take about as long."""
+    state, settings = request.app.state, request.app.state.settings
+    form = await request.form()
+    email = str(form.get("email", "")).strip()[:254]
+    client = await ratelimit.count(state.redis, [(f"forgot:ip:{_client_ip(request)}", settings.forgot_per_client)],
+                                   settings.forgot_window_seconds)
+    if client.retry_after:
+        response = page(request, "pages/forgot.html", 429, email=email,
+                        error=t(request, "Too many attempts. Wait a while and try again."))
+        response.headers["retry-after"] = str(client.retry_after)
+        return response
+    try:
+        email = accounts.normalise_email(email)
+    except Invalid as exc:
+        return page(request, "pages/forgot.html", 400, email=email, error=error_text(request, exc))
+    # Past the limit for an address: no more mail, the same answer (no one can block another's reset).
+    mine = await ratelimit.count(state.redis, [(f"forgot:email:{email}", settings.forgot_per_email)],
+                                 settings.forgot_window_seconds)
+    if mine.retry_after is None:
+        await accounts.request_password_reset(state.db, email)
+    return page(request, "pages/forgot.html", sent=email)
+
+
 routes = [
     Route("/login", login_form, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/invite/{token}", invite_page, methods=["GET", "POST"]),
     Route("/reset/{token}", reset_page, methods=["GET", "POST"]),
+    Route("/forgot", forgot_form, methods=["GET"]),
+    Route("/forgot", forgot, methods=["POST"]),
 ]

@@ -128,7 +128,7 @@ async def test_team_page_errors_show_beside_the_forms(page, db):
 
     invite = page.locator("form[action='/admin/members/invite']")
     await invite.get_by_label("E-postadress").fill(admin.email)
-    await invite.get_by_role("button", name="Skapa inbjudningslänk").click()
+    await invite.get_by_role("button", name="Skicka inbjudan").click()
     await expect(page.get_by_role("alert")).to_have_text("Personen är redan medlem.")
 
     me = page.locator(".member-row", has_text=admin.actor.name)
