@@ -67,6 +67,10 @@ class Settings:
     # Addresses (or CIDR networks) of the reverse proxies whose X-Forwarded-For is believed;
     # empty: the client address is the TCP peer's, whatever headers say.
     trusted_proxies: tuple[str, ...] = ()
+    # IMAP polling (app/mail/imap.py): the Fernet key that encrypts mail server passwords at rest
+    # (empty: no IMAP password can be saved or used), and how often each mailbox is polled.
+    mail_password_key: str = field(default="", repr=False)
+    imap_poll_seconds: int = 60
 
     @property
     def base_url(self) -> str:
@@ -101,4 +105,6 @@ class Settings:
             login_slowdown_after=int(env.get("LOGIN_SLOWDOWN_AFTER", "10")),
             login_slowdown_max_seconds=float(env.get("LOGIN_SLOWDOWN_MAX_SECONDS", "4")),
             trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
+            mail_password_key=env.get("MAIL_PASSWORD_KEY", "").strip(),
+            imap_poll_seconds=max(5, int(env.get("IMAP_POLL_SECONDS", "60"))),
         )
