@@ -168,13 +168,14 @@ class RedisServer:
 
 
 DOVECOT_CONF = """\
-# A private IMAP server for the tests of IMAP polling: loopback, no TLS, users from a file.
+# A private IMAP server for the tests of IMAP polling: loopback, users from a file per user,
+# plain IMAP (and with a certificate, STARTTLS there and implicit TLS on a second port).
 protocols = imap
 listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u
@@ -194,7 +195,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 """
@@ -206,6 +208,8 @@ class DovecotServer:
 
     root: Path
     port: int
+    tls_port: int = 0  # with a certificate: implicit TLS here
+    certificate: tuple[Path, Path] | None = None  # (certificate, key) in PEM
 
     @property
     def conf(self) -> Path:
@@ -230,7 +234,10 @@ class DovecotServer:
             if os.geteuid() == 0:
                 shutil.chown(self.root / sub, "nobody", "nogroup")
         (self.root / "users").mkdir(exist_ok=True)
-        self.conf.write_text(DOVECOT_CONF.format(root=self.root, port=self.port, user=user, group=group))
+        ssl = (f"ssl = yes\nssl_cert = <{self.certificate[0]}\nssl_key = <{self.certificate[1]}"
+               if self.certificate else "ssl = no")
+        self.conf.write_text(DOVECOT_CONF.format(root=self.root, port=self.port, user=user, group=group, ssl=ssl,
+                                                 tls_port=self.tls_port if self.certificate else 0))
         subprocess.run([binary, "-c", str(self.conf)], check=True)
         if not _wait_for_port(self.port, 10):
             raise RuntimeError(f"dovecot did not start on port {self.port}; see {self.root}/dovecot.log")

@@ -298,3 +298,74 @@ async def test_a_forum_cannot_fetch_mail(db, mailbox):
     with pytest.raises(Invalid):
         await imap.save_settings(db, mailbox.admin.actor, forum, key=imap._key, host="imap.example.se", port="",
                                  security="tls", username=unique_email(), password="x", folder="INBOX", enabled=True)
+
+
+# --- TLS and STARTTLS, against a Dovecot with a certificate of its own ----------------------------
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    import ipaddress
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "imap-cert.pem", directory / "imap-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="module")
+def dovecot_tls(dovecot):
+    import shutil
+    import tempfile
+
+    from devtools.services import DovecotServer, free_port
+
+    root = Path(tempfile.mkdtemp(prefix="samsyn-dovecot-tls-"))
+    root.chmod(0o755)  # Dovecot's auth process must reach the server's users below it
+    server = DovecotServer(root / "server", free_port(), free_port(), _self_signed(root))
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_a_server_whose_certificate_is_not_trusted_is_refused_before_the_password_is_sent(db, dovecot_tls,
+                                                                                                 mailbox):
+    account = Account(dovecot_tls)
+    await account.append(a_mail("Över TLS"))
+    for security, port in (("tls", dovecot_tls.tls_port), ("starttls", dovecot_tls.port)):
+        await connect(db, mailbox, account, security=security, port=str(port))
+        await imap.poll(db, mailbox.org_id, mailbox.id)
+        state = await imap.settings_of(db, mailbox.org_id, mailbox.id)
+        assert state["last_error_kind"] == "tls" and "certificate" in state["last_error"].lower(), security
+    assert await account.seen() == [False]
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+async def test_mail_comes_in_over_tls_and_starttls_from_a_trusted_server(db, dovecot_tls, mailbox, monkeypatch,
+                                                                         security):
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot_tls.certificate[0]))  # as a private CA in the system's store
+    account = Account(dovecot_tls)
+    await account.append(a_mail(f"Över {security}"))
+    port = dovecot_tls.tls_port if security == "tls" else dovecot_tls.port
+    await connect(db, mailbox, account, security=security, port=str(port))
+    await imap.poll(db, mailbox.org_id, mailbox.id)
+    assert (await imap.settings_of(db, mailbox.org_id, mailbox.id))["last_error_kind"] is None
+    await work_off(db)
+    assert await cases(db, mailbox.org_id) == [f"Över {security}"]
+    assert await account.seen() == [True]

@@ -297,7 +297,8 @@ async def _starttls(client: aioimaplib.IMAP4, host: str, context: ssl.SSLContext
     if "STARTTLS" not in protocol.capabilities:
         raise PollError("tls", "the server does not offer STARTTLS")
     try:
-        _ok(await asyncio.wait_for(protocol.simple_command("STARTTLS"), COMMAND_TIMEOUT_SECONDS), "tls")
+        command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+        _ok(await asyncio.wait_for(protocol.execute(command), COMMAND_TIMEOUT_SECONDS), "tls")
         protocol.transport = await asyncio.get_running_loop().start_tls(
             protocol.transport, protocol, context, server_hostname=host,
             ssl_handshake_timeout=COMMAND_TIMEOUT_SECONDS)

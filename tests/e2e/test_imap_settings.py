@@ -50,7 +50,8 @@ async def test_imap_form_errors_keep_the_input_and_the_saved_password_is_never_s
 
     # a wrong password, saved over the right one, shows on the page after the next poll
     await password.fill("fel-lösenord")
-    await save.click()
+    async with page.expect_navigation():  # saved (the redirect came back) before the worker polls
+        await save.click()
     await work_off(db)
     await page.reload()
     await expect(page.locator(".imap-error")).to_contain_text("IMAP-servern godtog inte användarnamnet eller lösenordet.")
