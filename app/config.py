@@ -77,6 +77,10 @@ class Settings:
     forgot_per_email: int = 3
     forgot_per_client: int = 20
     forgot_window_seconds: int = 3600
+    # IMAP polling (app/mail/imap.py): the Fernet key that encrypts mail server passwords at rest
+    # (empty: no IMAP password can be saved or used), and how often each mailbox is polled.
+    mail_password_key: str = field(default="", repr=False)
+    imap_poll_seconds: int = 60
 
     @property
     def base_url(self) -> str:
@@ -119,4 +123,6 @@ class Settings:
             mail_from=env.get("MAIL_FROM", "").strip(),
             forgot_per_email=int(env.get("FORGOT_PER_EMAIL", "3")),
             forgot_per_client=int(env.get("FORGOT_PER_CLIENT", "20")),
+            mail_password_key=env.get("MAIL_PASSWORD_KEY", "").strip(),
+            imap_poll_seconds=max(5, int(env.get("IMAP_POLL_SECONDS", "60"))),
         )

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app import vault
 from app.config import Settings
 from app.demo import DEMO_PASSWORD, DEMO_USERS
 from devtools.services import PostgresServer, RedisServer, bootstrap_database, port_open
@@ -27,6 +28,15 @@ def _secret_key() -> str:
     path = VAR / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _mail_password_key() -> str:
+    # Kept like the secret key: losing it means admins enter their IMAP passwords again (docs/operations.md).
+    path = VAR / "mail_password_key"
+    if not path.exists():
+        path.write_text(vault.new_key())
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -71,6 +81,7 @@ class MailCatcher:
 def main() -> int:
     VAR.mkdir(exist_ok=True)
     env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY") or _secret_key(),
+           "MAIL_PASSWORD_KEY": os.environ.get("MAIL_PASSWORD_KEY") or _mail_password_key(),
            # the Procfile's `python` is the project's virtualenv
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     settings = Settings.from_env(env)

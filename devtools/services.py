@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-APT_PACKAGES = {"postgres": "postgresql", "redis": "redis-server"}
+APT_PACKAGES = {"postgres": "postgresql", "redis": "redis-server", "dovecot": "dovecot-imapd"}
 
 
 def free_port() -> int:
@@ -53,6 +54,12 @@ def redis_binary() -> str:
     if not shutil.which("redis-server"):
         _apt_install(APT_PACKAGES["redis"])
     return shutil.which("redis-server") or sys.exit("redis-server not found after installing")
+
+
+def dovecot_binary() -> str:
+    if not shutil.which("dovecot") or not Path("/usr/lib/dovecot/imap").exists():
+        _apt_install(APT_PACKAGES["dovecot"])
+    return shutil.which("dovecot") or sys.exit("dovecot not found after installing")
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:
@@ -150,6 +157,95 @@ class RedisServer:
     def stop(self) -> None:
         try:
             pid = int(self.pid_file.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+
+DOVECOT_CONF = """\
+# A private IMAP server for the tests of IMAP polling: loopback, users from a file per user,
+# plain IMAP (and with a certificate, STARTTLS there and implicit TLS on a second port).
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+{ssl}
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u
+default_login_user = dovenull
+default_internal_user = dovecot
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users/%u
+}}
+userdb {{
+  driver = static
+  args = uid={user} gid={group} home={root}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {tls_port}
+  }}
+}}
+"""
+
+
+@dataclass
+class DovecotServer:
+    """Debian's Dovecot with a config of its own in `root`, serving IMAP on 127.0.0.1:`port`."""
+
+    root: Path
+    port: int
+    tls_port: int = 0  # with a certificate: implicit TLS here
+    certificate: tuple[Path, Path] | None = None  # (certificate, key) in PEM
+
+    @property
+    def conf(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    def add_user(self, name: str, password: str) -> None:
+        """A mail account. A file per user: Dovecot looks at a changed file at most once a second,
+        so a user added to one shared file could go unseen for that second."""
+        if not re.fullmatch(r"[a-z0-9-]{1,64}", name):
+            raise ValueError(f"user names here are a-z, 0-9 and hyphens: {name!r}")
+        path = self.root / "users" / name
+        path.write_text(f"{name}:{{PLAIN}}{password}\n")
+        os.chmod(path, 0o644)
+
+    def start(self) -> None:
+        binary = dovecot_binary()
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o755)  # the mail user must traverse it
+        user, group = ("nobody", "nogroup") if os.geteuid() == 0 else (str(os.getuid()), str(os.getgid()))
+        for sub in ("mail", "home"):
+            (self.root / sub).mkdir(exist_ok=True)
+            if os.geteuid() == 0:
+                shutil.chown(self.root / sub, "nobody", "nogroup")
+        (self.root / "users").mkdir(exist_ok=True)
+        ssl = (f"ssl = yes\nssl_cert = <{self.certificate[0]}\nssl_key = <{self.certificate[1]}"
+               if self.certificate else "ssl = no")
+        self.conf.write_text(DOVECOT_CONF.format(root=self.root, port=self.port, user=user, group=group, ssl=ssl,
+                                                 tls_port=self.tls_port if self.certificate else 0))
+        subprocess.run([binary, "-c", str(self.conf)], check=True)
+        if not _wait_for_port(self.port, 10):
+            raise RuntimeError(f"dovecot did not start on port {self.port}; see {self.root}/dovecot.log")
+
+    def stop(self) -> None:
+        try:
+            pid = int((self.root / "run" / "master.pid").read_text().strip())
             os.kill(pid, signal.SIGTERM)
         except (FileNotFoundError, ValueError, ProcessLookupError):
             return

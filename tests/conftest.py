@@ -27,6 +27,9 @@ from devtools.services import free_port, migrated_settings, throwaway_servers
 # page shows of it comes with its domain's events), and a stored mail until it is placed or set
 # aside (both emit).
 BOOKKEEPING = {"events", "organizations", "sessions", "users", "schema_migrations", "jobs", "raw_mails"}
+# IMAP polling: each mailbox's poll schedule and last outcome change every poll; the (not live) channel
+# settings page reads them when it loads, and an event per poll per minute would flood the log.
+BOOKKEEPING |= {"imap_polls"}
 # Rows changed per table. PostgreSQL 15 keeps earlier transactions' counts here until it flushes
 # them (about once a second), so what one transaction changed is the difference from its start.
 ROWS_CHANGED = """
@@ -66,7 +69,8 @@ def servers():
 async def settings(servers) -> Settings:
     return await migrated_settings(*servers, secret_key="test-secret-key-not-for-production",
                                    login_attempts=5, login_attempts_per_address=20, login_window_seconds=60,
-                                   login_slowdown_after=3, login_slowdown_max_seconds=0.5)
+                                   login_slowdown_after=3, login_slowdown_max_seconds=0.5,
+                                   mail_password_key=TEST_MAIL_PASSWORD_KEY)  # IMAP polling
 
 
 @pytest.fixture(scope="session")
@@ -146,3 +150,28 @@ class Mailbox:
     id: int
     address: str
     ingress: str
+
+
+# --- IMAP polling -------------------------------------------------------------------------------
+
+# A Fernet key of the tests' own (32 bytes, url-safe base64); `make run` keeps its own under var/.
+TEST_MAIL_PASSWORD_KEY = "c2Ftc3luLXRlc3RzLWtleS1ub3QtZm9yLXByb2QhISE="
+
+
+@pytest.fixture(scope="session")
+def dovecot(settings):
+    """Debian's Dovecot on a free loopback port with a config of its own, for the IMAP poller to poll."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from app.mail import imap
+    from devtools.services import DovecotServer
+
+    root = Path(tempfile.mkdtemp(prefix="samsyn-dovecot-"))
+    server = DovecotServer(root, free_port())
+    server.start()
+    imap.configure(settings)  # as the worker process does at start
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)

@@ -70,6 +70,10 @@ MATRIX = [
     # accounts that need mail (issue 7): removing a member, sending an invite again
     ("POST", "/admin/members/{removable}/remove", ADMINS_OF_A, dict),
     ("POST", "/admin/invites/{invite}/resend", ADMINS_OF_A, dict),
+    # IMAP polling: a mailbox's IMAP server (unencrypted to loopback only; nothing listens on port 1)
+    ("POST", "/admin/channels/{channel}/imap", ADMINS_OF_A, lambda: {
+        "imap_host": "127.0.0.1", "imap_port": "1", "imap_security": "none", "imap_username": "info",
+        "imap_password": "hemligt", "imap_folder": "INBOX", "imap_enabled": "1"}),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.

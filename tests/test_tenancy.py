@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from app import accounts, canned, channels, jobs
-from app.mail import ingress, receive
+from app.mail import imap, ingress, receive
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
 
 
@@ -105,6 +105,8 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
     message.add_attachment(b"fil", maintype="application", subtype="octet-stream", filename="fil.bin")
     channel = await make_channel(db, admin)
     await receive.receive(db, org_id, await ingress.store(db, ingress.Mailbox(org_id, channel), message.as_bytes()))
+    await imap.save_settings(db, admin.actor, channel, key=settings.mail_password_key, host="127.0.0.1",  # IMAP
+                             port="1", security="none", username="info", password="x", folder="INBOX", enabled=True)
     conn = await asyncpg.connect(settings.database_owner_url)  # tables no domain function fills yet
     try:
         group = await conn.fetchval("INSERT INTO tag_groups (org_id, name) VALUES ($1, 'Ämne') RETURNING id", org_id)

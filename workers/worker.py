@@ -27,7 +27,7 @@ from app import jobs, logs
 from app.config import Settings
 from app.db import Database, StartupError
 from app.jobs import Job
-from app.mail import account_mail, outgoing, receive
+from app.mail import account_mail, imap, outgoing, receive
 
 log = logging.getLogger("workers.worker")
 
@@ -42,6 +42,7 @@ HANDLERS: dict[str, Handler] = {
     "mail.parse": receive.parse_job,
     "mail.send": outgoing.send_job,
     "account.mail": account_mail.send_job,  # invites and password resets (accounts)
+    imap.POLL: imap.poll_job,  # IMAP polling: one mailbox's unseen mail
 }
 # Job kind → what to record when its job fails for good (last attempt failed, timed out, or its worker
 # died on it), so the change the job was for does not stay "pending" forever.
@@ -52,11 +53,13 @@ GIVE_UP: dict[str, GiveUp] = {
 # Sweep name → (interval in seconds, the domain function; it returns how much it did, for the log).
 SWEEPS: dict[str, tuple[float, Sweep]] = {
     "jobs.prune": (3600.0, jobs.prune),
+    "mail.imap_schedule": (5.0, imap.schedule),  # IMAP polling: queue the polls that are due
 }
 # seconds per kind, where DEFAULT_TIMEOUT does not suit
 TIMEOUTS: dict[str, float] = {
     "mail.send": outgoing.SEND_TIMEOUT_SECONDS + 30,  # outlasts the relay conversation, so its failure is recorded
     "account.mail": outgoing.SEND_TIMEOUT_SECONDS + 30,  # the same relay conversation (accounts)
+    imap.POLL: imap.POLL_TIMEOUT_SECONDS,  # up to MAILS_PER_POLL mails fetched and stored one by one
 }
 DEFAULT_TIMEOUT = 60.0
 # The lease outlasts the longest timeout, so a healthy worker never loses a job it is running.
@@ -164,6 +167,7 @@ async def serve(settings: Settings, handlers: dict[str, Handler]) -> None:
     """Connect, run jobs until SIGTERM or SIGINT, disconnect."""
     outgoing.configure(settings)  # the relay replies go through (handlers get only the database and the job)
     account_mail.configure(settings)  # links in invites and reset mails are signed when sent
+    imap.configure(settings)  # the key that decrypts IMAP passwords, the poll interval
     # Redis carries the events that handlers' changes publish after commit, as in the web process.
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     try:

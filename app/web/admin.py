@@ -6,6 +6,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import accounts, channels, tags
+from app.mail import imap
 from app.errors import Invalid
 from app.web.base import actor_of, admin_required, error_text, page, path_id, redirect
 
@@ -104,23 +105,50 @@ async def create_channel(request: Request) -> Response:
     return redirect("/admin/channels")
 
 
-@admin_required
-async def edit_channel(request: Request) -> Response:
+async def _channel_page(request: Request, status: int = 200, **extra) -> Response:
+    """A channel's settings; a mailbox's with its IMAP server and how the last poll went."""
     db, actor = request.app.state.db, actor_of(request)
     channel = await channels.get_channel(db, actor.org_id, path_id(request))
     ingress = (f"{channel['ingress_local_part']}@{request.app.state.settings.ingress_domain}"
                if channel["ingress_local_part"] else None)
+    imap_settings = await imap.settings_of(db, actor.org_id, channel["id"]) if channel["kind"] == "mailbox" else None
+    context = {"form": channel, "imap_form": imap_settings, **extra}
+    return page(request, "pages/admin_channel_edit.html", status, ch=channel, colours=channels.COLOURS,
+                ingress=ingress, imap=imap_settings, imap_error_message=imap.error_message,
+                imap_securities=imap.SECURITY, **context)
+
+
+@admin_required
+async def edit_channel(request: Request) -> Response:
     if request.method == "GET":
-        return page(request, "pages/admin_channel_edit.html", ch=channel, form=channel, colours=channels.COLOURS,
-                    ingress=ingress)
+        return await _channel_page(request)
+    db, actor = request.app.state.db, actor_of(request)
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("name", "colour", "address", "response_target_minutes")}
     try:
-        await channels.update_channel(db, actor, channel["id"], **values)
+        await channels.update_channel(db, actor, path_id(request), **values)
     except Invalid as exc:
-        return page(request, "pages/admin_channel_edit.html", 400, ch=channel, form=values,
-                    colours=channels.COLOURS, ingress=ingress, error=error_text(request, exc))
+        return await _channel_page(request, 400, form=values, error=error_text(request, exc))
     return redirect("/admin/channels")
+
+
+IMAP_FIELDS = ("host", "port", "security", "username", "folder")
+
+
+@admin_required
+async def channel_imap(request: Request) -> Response:
+    """Save a mailbox's IMAP server; the password is never sent back, an empty one keeps the saved one."""
+    state, actor = request.app.state, actor_of(request)
+    form = await request.form()
+    values = {k: str(form.get(f"imap_{k}", "")) for k in IMAP_FIELDS}
+    enabled = form.get("imap_enabled") == "1"
+    try:
+        await imap.save_settings(state.db, actor, path_id(request), key=state.settings.mail_password_key,
+                                 password=str(form.get("imap_password", "")), enabled=enabled, **values)
+    except Invalid as exc:
+        return await _channel_page(request, 400, imap_form={**values, "enabled": enabled},
+                                   imap_error=error_text(request, exc), imap_error_field=exc.field)
+    return redirect(f"/admin/channels/{path_id(request)}")
 
 
 async def _tags_page(request: Request, status: int = 200, **extra) -> Response:
@@ -166,6 +194,7 @@ routes = [
     Route("/channels", channel_list),
     Route("/channels", create_channel, methods=["POST"]),
     Route("/channels/{id:int}", edit_channel, methods=["GET", "POST"]),
+    Route("/channels/{id:int}/imap", channel_imap, methods=["POST"]),
     Route("/tags", tag_list),
     Route("/tags", create_tag, methods=["POST"]),
     Route("/tags/groups", create_tag_group, methods=["POST"]),
