@@ -29,6 +29,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     "canned.changed": ("canned_reply_id", "actor_id"),  # added or removed
     # mail
     "mail.set_aside": ("raw_mail_id", "state"),  # unreadable, or an auto-reply with no case
+    # follow-ups and notifications (app/followups.py, app/notifications.py); follow_up_at None: cleared
+    "conversation.follow_up_set": ("conversation_id", "follow_up_at", "actor_id"),
+    "conversation.follow_up_due": ("conversation_id", "follow_up_at"),  # the sweep, once per follow-up
+    "notification.created": ("notification_id", "user_id", "conversation_id", "reason"),
+    "notification.read": ("user_id", "notification_id"),  # notification_id None: all of them
 }
 
 
