@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import httpx
 from starlette.routing import Mount, Route
 
-from app import canned, tags
+from app import canned, conversations, notifications, tags
 from app.mail import ingress, receive
 from app.main import create_app
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
@@ -67,6 +67,11 @@ MATRIX = [
     ("GET", "/mail/{raw_mail}", MEMBERS_OF_A, None),
     ("GET", "/mail/{raw_mail}/raw", MEMBERS_OF_A, None),
     ("GET", "/attachments/{attachment}", MEMBERS_OF_A, None),
+    # follow-ups and notifications; the notification is the editor's own: no one else opens it
+    ("POST", "/conversations/{conversation}/follow-up", EDITORS_OF_A, lambda: {"quick": "tomorrow"}),
+    ("GET", "/notifications", MEMBERS_ONLY, None),
+    ("POST", "/notifications/{notification}/open", (LOGIN, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND), dict),
+    ("POST", "/notifications/read-all", MEMBERS_ONLY, dict),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
@@ -93,7 +98,7 @@ def app_routes() -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix():
-    listed = {(m, re.sub(r"\{(conversation|member|channel|raw_mail|attachment|canned)\}", "{id}", p))
+    listed = {(m, re.sub(r"\{(conversation|member|channel|raw_mail|attachment|canned|notification)\}", "{id}", p))
               for m, p, _, _ in MATRIX} | PUBLIC
     assert app_routes() == listed
 
@@ -107,6 +112,12 @@ async def _a_mail_with_an_attachment(db, org_id: int, channel_id: int) -> tuple[
     await receive.receive(db, org_id, raw_mail_id)
     async with db.transaction(org_id, readonly=True) as tx:
         return raw_mail_id, await tx.fetchval("SELECT max(id) FROM attachments WHERE org_id = $1", org_id)
+
+
+async def _a_notification(db, admin, conversation_id: int, user_id: int) -> int:
+    """The notification someone gets when the admin assigns them a case."""
+    await conversations.assign(db, admin, conversation_id, user_id)
+    return (await notifications.of_person(db, admin.org_id, user_id))[0]["id"]
 
 
 def outcome(response: httpx.Response) -> str:
@@ -128,7 +139,8 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
     raw_mail, attachment = await _a_mail_with_an_attachment(db, org_a, channel)
     ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a, "channel": channel,
            "raw_mail": raw_mail, "attachment": attachment, "tag": await tags.create_tag(db, admin.actor, "Faktura"),
-           "canned": await canned.create(db, admin.actor, title="Tack", body="Tack för ditt mejl!")}
+           "canned": await canned.create(db, admin.actor, title="Tack", body="Tack för ditt mejl!"),
+           "notification": await _a_notification(db, admin.actor, conversation, editor.actor.user_id)}
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):
