@@ -99,12 +99,11 @@ async def set_follow_up(db: Database, actor: AnyActor, conversation_id: int, at:
     """Set the case's follow-up time (a time ahead, within a year), or clear it with None."""
     require(actor, "conversation.follow_up")
     if at is not None:
-        now = now or datetime.now(timezone.utc)
+        now, at = now or datetime.now(timezone.utc), at.replace(second=0, microsecond=0)  # to the minute
         if at <= now:
             raise Invalid(N_("Choose a time in the future."), FIELD)
         if at > now + MAX_AHEAD:
             raise Invalid(N_("Choose a time within a year."), FIELD)
-        at = at.replace(second=0, microsecond=0)
     async with db.transaction(actor.org_id) as tx:
         changed = await tx.fetchval(
             """UPDATE conversations SET follow_up_at = $3, follow_up_due = false, updated_at = now()
