@@ -34,7 +34,7 @@ SELECT $1, i, $2, 'mail', 'Ärende ' || i, CASE WHEN i % 14 = 0 THEN 'open' ELSE
        f.at, f.at IS NOT NULL AND f.at < now() - interval '1 hour'
 FROM generate_series(1, $4) AS i
 CROSS JOIN LATERAL (SELECT CASE WHEN i % 20 = 0
-                                THEN now() + make_interval(secs => ((i * 7919) % 5184000) - 2592000) END AS at) f
+                                THEN now() + make_interval(secs => ((i::bigint * 7919) % 5184000) - 2592000) END AS at) f
 """
 # the 50 most recently passed follow-ups are not notified yet
 PENDING = """
@@ -84,8 +84,7 @@ async def run(size: int) -> None:
             search = await owner.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + SWEEP_SEARCH)
         finally:
             await owner.close()
-        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
-        db = Database(pool, None)
+        db = await Database.connect(settings, None)
         try:
             top = (search if isinstance(search, list) else json.loads(search))[0]
             plan = top["Plan"]
@@ -102,7 +101,7 @@ async def run(size: int) -> None:
             done = await followups.sweep(db)
             print(f"{'one sweep':34} {(time.perf_counter() - t) * 1000:8.2f} ms  {done} follow-ups notified")
         finally:
-            await pool.close()
+            await db.close()
 
 
 def main() -> None:
