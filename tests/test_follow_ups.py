@@ -243,3 +243,14 @@ async def test_opening_a_notification_marks_it_read_and_goes_to_the_case(db, cli
     bjorn_token = await login(client, team["bjorn"].email)
     r = await client.post(f"/notifications/{newest}/open", headers={"x-csrf-token": bjorn_token})
     assert r.status_code == 404, "no one opens another's"
+
+
+async def test_the_workers_sweep_brings_due_follow_ups_within_a_quarter_minute(db, team):
+    from workers import worker
+
+    org_id, conv = team["org_id"], team["conv"]
+    interval, sweep = worker.SWEEPS["follow_ups.due"]
+    assert interval <= 15
+    await _make_due(db, team["anna"].actor, conv)
+    await worker.run_sweeps(db, {"follow_ups.due": (interval, sweep)}, {})
+    assert len(await _notified(db, org_id, conv)) == 3, "Lena, Anna and Björn"
