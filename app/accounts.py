@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from app import jobs, passwords
+from app import jobs, notifications, passwords
 from app.actors import ROLES, Actor, AnyActor, require
 from app.db import Database, Tx
 from app.errors import Forbidden, Invalid, NotFound
@@ -33,6 +33,7 @@ class Session:
     actor: Actor
     csrf_token: str
     organizations: list  # [(org_id, name, role)] the person may switch between
+    unread_notifications: int = 0  # the header's count, in the session's organisation
 
 
 def require_admin(actor: AnyActor) -> None:
@@ -150,9 +151,12 @@ async def load_session(db: Database, token: str) -> Session | None:
         if s is None:  # unknown, expired, or the membership was removed since login
             return None
         orgs = await _organizations(tx, s["user_id"])
+        # every page's header shows it: read here, in the session's organisation, in the same round of work
+        await tx.execute("SELECT set_config('app.org_id', $1, true)", str(s["org_id"]))
+        unread = await notifications.unread_in(tx, s["org_id"], s["user_id"])
     actor = Actor(s["user_id"], s["org_id"], s["role"], s["name"], s["email"], s["locale"], s["org_name"],
                   s["time_zone"], s["away"])
-    return Session(actor, s["csrf_token"], orgs)
+    return Session(actor, s["csrf_token"], orgs, unread)
 
 
 async def end_session(db: Database, token: str) -> None:

@@ -27,6 +27,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "tag.manage": frozenset({ADMIN}),
     "member.manage": frozenset({ADMIN}),
     "channel.manage": frozenset({ADMIN}),
+    # follow-ups and notifications (issue 7): editors set follow-ups; everyone reads their own notifications
+    "conversation.follow_up": frozenset({ADMIN, EDITOR}),
+    "notification.read": frozenset({ADMIN, EDITOR, VIEWER}),
 }
 
 # the kinds of message each kind of actor may write

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from app import notifications
 from app.actors import AnyActor, require, require_message_kind
 from app.db import Database, Tx
 from app.mail import outgoing
@@ -19,7 +20,8 @@ SELECT v.id, v.case_number, v.kind, v.subject, v.status, v.needs_reply, v.spam,
        v.created_at, v.last_message_at, v.assignee_id, v.channel_id,
        ch.name AS channel_name, ch.colour AS channel_colour, ch.kind AS channel_kind,
        cu.name AS customer_name, cu.email AS customer_email, a.name AS assignee_name,
-       coalesce(tg.tags, ARRAY[]::text[]) AS tags, coalesce(tg.tag_ids, ARRAY[]::bigint[]) AS tag_ids
+       coalesce(tg.tags, ARRAY[]::text[]) AS tags, coalesce(tg.tag_ids, ARRAY[]::bigint[]) AS tag_ids,
+       v.follow_up_at, v.follow_up_due
 FROM conversations v
 JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
 LEFT JOIN customers cu ON cu.org_id = v.org_id AND cu.id = v.customer_id
@@ -302,6 +304,8 @@ async def assign(db: Database, actor: AnyActor, conversation_id: int, assignee_i
         if changed:
             await tx.emit("conversation.assigned", conversation_id=conversation_id, assignee_id=assignee_id,
                           actor_id=actor.user_id)
+            if assignee_id is not None and assignee_id != actor.user_id:  # told when someone else assigns them
+                await notifications.notify_in(tx, [assignee_id], "assigned", conversation_id, actor.user_id)
 
 
 async def mark_no_reply_needed(db: Database, actor: AnyActor, conversation_id: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from app import accounts, channels, conversations, tags
+from app import accounts, channels, conversations, followups, notifications, tags
 from app.actors import Actor, System, Visitor
 from app.db import Database
 from app.demo_content import DEMO_TAG_GROUPS, demo_conversations
@@ -53,7 +53,24 @@ async def seed(db: Database, now: datetime | None = None, count: int = 300) -> b
             tag_ids[name] = await tags.create_tag(db, members["lena"], name, group_id)
     for conv in demo_conversations(now, count=count):
         await _write_conversation(db, org_id, members, channel_ids[conv.channel], conv, tag_ids)
+    await _follow_ups(db, org_id, members, now)
     return True
+
+
+async def _follow_ups(db: Database, org_id: int, members: dict[str, Actor], now: datetime) -> None:
+    """Old assignments' notifications read, as the team would have; a follow-up tomorrow, and one just due
+    (the worker's sweep notifies the team of it once `make run` is up)."""
+    for key in ("lena", "anna", "bjorn"):
+        await notifications.mark_all_read(db, members[key])
+    queue = await conversations.queue(db, org_id)
+    annas = [r["id"] for r in queue if r["assignee_id"] == members["anna"].user_id]
+    unassigned = [r["id"] for r in queue if r["assignee_id"] is None]
+    if annas:
+        tomorrow = followups.quick_time("tomorrow", "Europe/Stockholm", now)
+        await followups.set_follow_up(db, members["anna"], annas[0], tomorrow, now=now)
+    if unassigned:
+        await followups.set_follow_up(db, members["bjorn"], unassigned[0], now - timedelta(minutes=5),
+                                      now=now - timedelta(days=1))
 
 
 async def _write_conversation(db: Database, org_id: int, members: dict[str, Actor], channel_id: int, conv,

@@ -32,6 +32,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     # accounts that need mail: removing a member; an invite's mail queued, sent, retrying or failed
     "member.removed": ("user_id", "actor_id"),
     "member.invite_mail_changed": ("invite_id", "state"),
+    # follow-ups and notifications (app/followups.py, app/notifications.py); follow_up_at None: cleared
+    "conversation.follow_up_set": ("conversation_id", "follow_up_at", "actor_id"),
+    "conversation.follow_up_due": ("conversation_id", "follow_up_at"),  # the sweep, once per follow-up
+    "notification.created": ("notification_id", "user_id", "conversation_id", "reason"),
+    "notification.read": ("user_id", "notification_id"),  # notification_id None: all of them
 }
 
 

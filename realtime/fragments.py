@@ -2,8 +2,8 @@
 
 Each piece is the same partial file the full page includes, wrapped here for an htmx
 out-of-band swap; the partial itself knows nothing about pushes. A piece is rendered once
-per locale and names its audience, so the hub can send the same bytes to every socket
-allowed to see it.
+per locale and names its audience (every member, admins, or one person: `user(id)`), so the
+hub can send the same bytes to every socket allowed to see it.
 """
 from __future__ import annotations
 
@@ -11,13 +11,18 @@ import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from app import accounts, canned, channels, conversations, tags
+from app import accounts, canned, channels, conversations, notifications, tags
 from app.mail import raw
 from app.db import Database
 from app.templating import render
 
 MEMBERS = "members"  # every member of the organisation, viewers included
 ADMINS = "admins"
+
+
+def user(user_id: int) -> str:
+    """The audience of one person's own pieces (their notification count and list): their sockets alone."""
+    return f"user:{user_id}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,14 @@ class Renderer:
         # A conversation back in the queue belongs at its arrival position, not at the top.
         rows = await conversations.queue(self.db, self.org_id)
         return Piece(replace(self.partial("queue", rows=rows)), MEMBERS)
+
+    async def row_and_part(self, conversation_id: int, partial: str) -> list[Piece]:
+        """The conversation's queue row and one part of its page, read once."""
+        row = await conversations.find_row(self.db, self.org_id, conversation_id)
+        pieces = await self.queue_row(conversation_id, row)
+        if row is not None:
+            pieces.append(Piece(replace(self.partial(partial, row=row)), MEMBERS))
+        return pieces
 
     async def member_row(self, user_id: int) -> Piece:
         member = await accounts.member(self.db, self.org_id, user_id)
@@ -129,16 +142,25 @@ async def _tags_changed(r: Renderer, p: dict) -> list[Piece]:
 
 
 async def _conversation_tags_changed(r: Renderer, p: dict) -> list[Piece]:
-    row = await conversations.find_row(r.db, r.org_id, p["conversation_id"])
-    pieces = await r.queue_row(p["conversation_id"], row)
-    if row is not None:
-        pieces.append(Piece(replace(r.partial("conversation_tags", row=row)), MEMBERS))
-    return pieces
+    return await r.row_and_part(p["conversation_id"], "conversation_tags")
 
 
 async def _canned_changed(r: Renderer, p: dict) -> list[Piece]:
     replies = await canned.library(r.db, r.org_id)
     return [Piece(replace(r.partial("canned_list", replies=replies)), MEMBERS)]
+
+
+async def _follow_up_changed(r: Renderer, p: dict) -> list[Piece]:
+    return await r.row_and_part(p["conversation_id"], "conversation_follow_up")
+
+
+async def _notifications_changed(r: Renderer, p: dict) -> list[Piece]:
+    # one person's header count and list, for their sockets alone
+    user_id, audience = p["user_id"], user(p["user_id"])
+    unread = await notifications.unread_count(r.db, r.org_id, user_id)
+    listed = await notifications.of_person(r.db, r.org_id, user_id)
+    return [Piece(replace(r.partial("notification_count", unread_notifications=unread)), audience),
+            Piece(replace(r.partial("notification_list", notifications=listed)), audience)]
 
 
 FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
@@ -164,6 +186,11 @@ FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     # accounts that need mail; a removed member's cases are unassigned by their own conversation.assigned
     "member.removed": _member_joined,
     "member.invite_mail_changed": _invites_changed,
+    # follow-ups and notifications
+    "conversation.follow_up_set": _follow_up_changed,
+    "conversation.follow_up_due": _follow_up_changed,
+    "notification.created": _notifications_changed,
+    "notification.read": _notifications_changed,
 }
 
 

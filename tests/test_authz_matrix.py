@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import httpx
 from starlette.routing import Mount, Route
 
-from app import accounts, canned, tags
+from app import accounts, canned, conversations, notifications, tags
 from app.mail import ingress, receive
 from app.main import create_app
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
@@ -74,6 +74,11 @@ MATRIX = [
     ("POST", "/admin/channels/{channel}/imap", ADMINS_OF_A, lambda: {
         "imap_host": "127.0.0.1", "imap_port": "1", "imap_security": "none", "imap_username": "info",
         "imap_password": "hemligt", "imap_folder": "INBOX", "imap_enabled": "1"}),
+    # follow-ups and notifications; the notification is the editor's own: no one else opens it
+    ("POST", "/conversations/{conversation}/follow-up", EDITORS_OF_A, lambda: {"quick": "tomorrow"}),
+    ("GET", "/notifications", MEMBERS_ONLY, None),
+    ("POST", "/notifications/{notification}/open", (LOGIN, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND), dict),
+    ("POST", "/notifications/read-all", MEMBERS_ONLY, dict),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
@@ -101,7 +106,8 @@ def app_routes() -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix():
-    listed = {(m, re.sub(r"\{(conversation|member|channel|raw_mail|attachment|canned|removable|invite)\}", "{id}", p))
+    listed = {(m, re.sub(r"\{(conversation|member|channel|raw_mail|attachment|canned|removable|invite|notification)\}",
+                         "{id}", p))
               for m, p, _, _ in MATRIX} | PUBLIC
     assert app_routes() == listed
 
@@ -115,6 +121,12 @@ async def _a_mail_with_an_attachment(db, org_id: int, channel_id: int) -> tuple[
     await receive.receive(db, org_id, raw_mail_id)
     async with db.transaction(org_id, readonly=True) as tx:
         return raw_mail_id, await tx.fetchval("SELECT max(id) FROM attachments WHERE org_id = $1", org_id)
+
+
+async def _a_notification(db, admin, conversation_id: int, user_id: int) -> int:
+    """The notification someone gets when the admin assigns them a case."""
+    await conversations.assign(db, admin, conversation_id, user_id)
+    return (await notifications.of_person(db, admin.org_id, user_id))[0]["id"]
 
 
 def outcome(response: httpx.Response) -> str:
@@ -136,7 +148,8 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
     raw_mail, attachment = await _a_mail_with_an_attachment(db, org_a, channel)
     ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a, "channel": channel,
            "raw_mail": raw_mail, "attachment": attachment, "tag": await tags.create_tag(db, admin.actor, "Faktura"),
-           "canned": await canned.create(db, admin.actor, title="Tack", body="Tack för ditt mejl!")}
+           "canned": await canned.create(db, admin.actor, title="Tack", body="Tack för ditt mejl!"),
+           "notification": await _a_notification(db, admin.actor, conversation, editor.actor.user_id)}
     ids["removable"] = (await make_member(db, org_a, "editor", "Rut Går")).actor.user_id  # accounts
     ids["invite"] = await accounts.invite(db, admin.actor, unique_email("ny"), "viewer")  # accounts
 

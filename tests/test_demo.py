@@ -23,3 +23,12 @@ async def test_demo_seed_creates_the_team_channels_and_conversations_once(demo_o
     assert {row["channel_name"] for row in queue} == {"Kundservice NO", "Kundservice SV", "info@"}
     assert any(row["needs_reply"] for row in queue)
     assert await demo.seed(db) is False, "a second run reuses the data"
+
+
+async def test_the_demo_starts_with_old_notifications_read_and_two_follow_ups(demo_org, db):
+    rows = await db.read(demo_org, """SELECT follow_up_at > now() AS ahead FROM conversations
+                                      WHERE org_id = $1 AND follow_up_at IS NOT NULL ORDER BY follow_up_at""", demo_org)
+    assert [r["ahead"] for r in rows] == [False, True], "one for the worker to bring up, one for tomorrow"
+    unread = await db.read(demo_org, """SELECT count(*) AS n FROM notifications
+                                        WHERE org_id = $1 AND read_at IS NULL AND kind = 'assigned'""", demo_org)
+    assert unread[0]["n"] == 0

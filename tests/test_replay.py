@@ -6,11 +6,12 @@ kind without a scenario fails on its own, in any order, and alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 
-from app import accounts, canned, channels, conversations, tags
+from app import accounts, canned, channels, conversations, followups, notifications, tags
 from app.actors import Actor, System
 from app.events import KINDS
 from app.mail import ingress, receive
@@ -234,6 +235,56 @@ async def invite_mail_changed(t: Team) -> None:
             await make_due_now(t.db, t.org_id, job_id)
             await t.check("/admin/members", lambda: work_off_account_mail(t.db), "member.invite_mail_changed")
     assert (await invite_state(t.db, t.org_id, invite_id))["mail_state"] == "sent"
+# follow-ups and notifications (app/followups.py, app/notifications.py)
+
+
+def _in(**delta) -> datetime:
+    return datetime.now(timezone.utc) + timedelta(**delta)
+
+
+async def _due_follow_up(t: Team, conversation_id: int) -> None:
+    """A follow-up whose time has just passed (set an hour ago, for a minute ago)."""
+    await followups.set_follow_up(t.db, t.admin, conversation_id, _in(minutes=-1), now=_in(hours=-1))
+
+
+async def follow_up_set(t: Team) -> None:
+    conv = await make_conversation(t.db, t.org_id, await make_channel(t.db, t.admin))
+    for path, at in (("/", _in(days=1)), (f"/conversations/{conv}", _in(days=2))):
+        await t.check(path, lambda at=at: followups.set_follow_up(t.db, t.admin, conv, at),
+                      "conversation.follow_up_set")
+    for path in (f"/conversations/{conv}", "/"):  # cleared, then set again for the other page
+        await t.check(path, lambda: followups.set_follow_up(t.db, t.admin, conv, None), "conversation.follow_up_set")
+        await followups.set_follow_up(t.db, t.admin, conv, _in(days=3))
+
+
+async def follow_up_due(t: Team) -> None:
+    # no one assigned: the admin is told (the viewer is not), on every page's header and their list
+    channel = await make_channel(t.db, t.admin)
+    for path in ("/", "/conversations/{conv}", "/notifications"):
+        conv = await make_conversation(t.db, t.org_id, channel)
+        await _due_follow_up(t, conv)
+        await t.check(path.format(conv=conv), lambda: followups.sweep(t.db), "conversation.follow_up_due")
+
+
+async def notification_created(t: Team) -> None:
+    bjorn = await make_member(t.db, t.org_id, "editor", "Björn Ek")
+    channel = await make_channel(t.db, t.admin)
+    for path in ("/notifications", "/"):
+        conv = await make_conversation(t.db, t.org_id, channel)
+        await t.check(path, lambda conv=conv: conversations.assign(t.db, bjorn.actor, conv, t.admin.user_id),
+                      "notification.created")
+
+
+async def notification_read(t: Team) -> None:
+    bjorn = await make_member(t.db, t.org_id, "editor", "Björn Ek")
+    channel = await make_channel(t.db, t.admin)
+    for subject in ("Första", "Andra", "Tredje"):
+        await conversations.assign(t.db, bjorn.actor, await make_conversation(t.db, t.org_id, channel, subject=subject),
+                                   t.admin.user_id)
+    newest = (await notifications.of_person(t.db, t.org_id, t.admin.user_id))[0]["id"]
+    await t.check("/notifications", lambda: notifications.open_notification(t.db, t.admin, newest),
+                  "notification.read")
+    await t.check("/", lambda: notifications.mark_all_read(t.db, t.admin), "notification.read")
 
 
 SCENARIOS = {
@@ -258,6 +309,11 @@ SCENARIOS = {
     "message.delivery_changed": delivery_changed,
     "member.removed": member_removed,  # accounts
     "member.invite_mail_changed": invite_mail_changed,  # accounts
+    # follow-ups and notifications
+    "conversation.follow_up_set": follow_up_set,
+    "conversation.follow_up_due": follow_up_due,
+    "notification.created": notification_created,
+    "notification.read": notification_read,
 }
 
 
@@ -289,3 +345,29 @@ def test_apply_push_follows_htmx_oob_rules():
             '<li id="a" hx-swap-oob="true">A2</li><div id="x" hx-swap-oob="delete"></div>'
             '<p id="missing" hx-swap-oob="true">ignored</p>')
     assert normalised(apply_push(page, push)) == '<main><ol id="q"><li id="b">B</li><li id="a">A2</li></ol></main>'
+
+
+async def test_a_persons_count_sent_to_all_members_fails_the_harness(team, monkeypatch):
+    bjorn = await make_member(team.db, team.org_id, "editor", "Björn Ek")
+    conv = await make_conversation(team.db, team.org_id, await make_channel(team.db, team.admin))
+
+    async def leaky(r, p):  # the admin's own count and list, wrongly addressed to every member
+        return [Piece(piece.html, MEMBERS) for piece in await fragments._notifications_changed(r, p)]
+
+    monkeypatch.setitem(FRAGMENTS, "notification.created", leaky)
+    with pytest.raises(AssertionError, match="member: replay differs"):
+        await team.check("/", lambda: conversations.assign(team.db, bjorn.actor, conv, team.admin.user_id),
+                         "notification.created")
+
+
+async def test_a_persons_count_left_unpushed_fails_the_harness(team, monkeypatch):
+    bjorn = await make_member(team.db, team.org_id, "editor", "Björn Ek")
+    conv = await make_conversation(team.db, team.org_id, await make_channel(team.db, team.admin))
+
+    async def silent(r, p):
+        return []
+
+    monkeypatch.setitem(FRAGMENTS, "notification.created", silent)
+    with pytest.raises(AssertionError, match="admin: replay differs"):
+        await team.check("/", lambda: conversations.assign(team.db, bjorn.actor, conv, team.admin.user_id),
+                         "notification.created")

@@ -1,12 +1,13 @@
 """No one sees another organisation's data: other organisations' pages answer 404."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 
 import asyncpg
 import pytest
 
-from app import accounts, canned, channels, jobs
+from app import accounts, canned, channels, conversations, followups, jobs
 from app.mail import imap, ingress, receive
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
 
@@ -99,6 +100,10 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
     async with db.transaction(org_id) as tx:
         await jobs.enqueue(tx, "tenancy.probe", {})
     await canned.create(db, admin.actor, title="Tack", body="Tack för ditt mejl!")
+    # a follow-up, and a notification of a case the admin assigned
+    await followups.set_follow_up(db, admin.actor, conv, datetime.now(timezone.utc) + timedelta(days=1))
+    editor = await make_member(db, org_id, "editor", "Nora Notis")
+    await conversations.assign(db, admin.actor, conv, editor.actor.user_id)
     message = EmailMessage()
     message["From"], message["Subject"] = "kund@example.se", "Med bilaga"
     message.set_content("Hej")

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from app import jobs, logs
+from app import followups, jobs, logs
 from app.config import Settings
 from app.db import Database, StartupError
 from app.jobs import Job
@@ -54,6 +54,7 @@ GIVE_UP: dict[str, GiveUp] = {
 SWEEPS: dict[str, tuple[float, Sweep]] = {
     "jobs.prune": (3600.0, jobs.prune),
     "mail.imap_schedule": (5.0, imap.schedule),  # IMAP polling: queue the polls that are due
+    "follow_ups.due": (15.0, followups.sweep),  # a due follow-up notifies within 15 s
 }
 # seconds per kind, where DEFAULT_TIMEOUT does not suit
 TIMEOUTS: dict[str, float] = {

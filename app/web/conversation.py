@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import accounts, canned, conversations, tags
+from app import accounts, canned, conversations, followups, tags
 from app.errors import Invalid
 from app.mail import raw
 from app.web.base import actor_of, error_text, login_required, page, path_id, redirect
@@ -107,6 +107,19 @@ async def no_reply_needed(request: Request) -> Response:
     return _back(conversation_id)
 
 
+@login_required
+async def follow_up(request: Request) -> Response:
+    conversation_id, form, actor = path_id(request), await request.form(), actor_of(request)
+    typed = str(form.get("follow_up_at", ""))
+    try:
+        at = None if form.get("clear") else followups.chosen_time(actor, typed, str(form.get("quick", "")))
+        await followups.set_follow_up(request.app.state.db, actor, conversation_id, at)
+    except Invalid as exc:
+        return await _page(request, conversation_id, 400, follow_up_draft=typed,
+                           follow_up_error=error_text(request, exc))
+    return _back(conversation_id)
+
+
 routes = [
     Route("/conversations/{id:int}", show),
     Route("/conversations/{id:int}/reply", reply, methods=["POST"]),
@@ -116,4 +129,5 @@ routes = [
     Route("/conversations/{id:int}/no-reply-needed", no_reply_needed, methods=["POST"]),
     Route("/conversations/{id:int}/tag", tag, methods=["POST"]),
     Route("/conversations/{id:int}/untag", untag, methods=["POST"]),
+    Route("/conversations/{id:int}/follow-up", follow_up, methods=["POST"]),
 ]
