@@ -29,6 +29,12 @@ KINDS: dict[str, tuple[str, ...]] = {
     "canned.changed": ("canned_reply_id", "actor_id"),  # added or removed
     # mail
     "mail.set_aside": ("raw_mail_id", "state"),  # unreadable, or an auto-reply with no case
+    # case tools (app/case_tools.py, app/blocking.py)
+    "conversation.spam_marked": ("conversation_id", "spam", "actor_id"),  # marked, or unmarked (spam false)
+    "conversation.split": ("conversation_id", "new_conversation_id", "message_id", "actor_id"),
+    "conversation.merged": ("conversation_id", "merged_id", "actor_id"),  # merged_id's messages moved into it
+    "sender.blocked": ("block_id", "actor_id"),
+    "sender.unblocked": ("block_id", "actor_id"),
 }
 
 

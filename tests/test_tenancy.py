@@ -6,7 +6,7 @@ from email.message import EmailMessage
 import asyncpg
 import pytest
 
-from app import accounts, canned, channels, jobs
+from app import accounts, blocking, canned, channels, jobs
 from app.mail import ingress, receive
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
 
@@ -99,6 +99,7 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
     async with db.transaction(org_id) as tx:
         await jobs.enqueue(tx, "tenancy.probe", {})
     await canned.create(db, admin.actor, title="Tack", body="Tack för ditt mejl!")
+    await blocking.block(db, admin.actor, "reklam.example")  # case tools
     message = EmailMessage()
     message["From"], message["Subject"] = "kund@example.se", "Med bilaga"
     message.set_content("Hej")

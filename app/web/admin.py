@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import accounts, channels, tags
+from app import accounts, blocking, channels, tags
 from app.errors import Invalid
 from app.web.base import actor_of, admin_required, error_text, page, path_id, redirect
 
@@ -96,14 +96,17 @@ async def edit_channel(request: Request) -> Response:
                if channel["ingress_local_part"] else None)
     if request.method == "GET":
         return page(request, "pages/admin_channel_edit.html", ch=channel, form=channel, colours=channels.COLOURS,
-                    ingress=ingress)
+                    ingress=ingress, auto_assign=channels.AUTO_ASSIGN)
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("name", "colour", "address", "response_target_minutes")}
+    if channel["kind"] == "mailbox":
+        values["auto_assign"] = str(form.get("auto_assign", "off"))
     try:
         await channels.update_channel(db, actor, channel["id"], **values)
     except Invalid as exc:
         return page(request, "pages/admin_channel_edit.html", 400, ch=channel, form=values,
-                    colours=channels.COLOURS, ingress=ingress, error=error_text(request, exc))
+                    colours=channels.COLOURS, ingress=ingress, error=error_text(request, exc),
+                    auto_assign=channels.AUTO_ASSIGN)
     return redirect("/admin/channels")
 
 
@@ -139,6 +142,32 @@ async def create_tag_group(request: Request) -> Response:
     return redirect("/admin/tags")
 
 
+async def _blocked_page(request: Request, status: int = 200, **extra) -> Response:
+    blocked_senders = await blocking.blocked_list(request.app.state.db, actor_of(request).org_id)
+    return page(request, "pages/admin_blocked.html", status, blocked=blocked_senders, **extra)
+
+
+@admin_required
+async def blocked(request: Request) -> Response:
+    return await _blocked_page(request)
+
+
+@admin_required
+async def block(request: Request) -> Response:
+    pattern = str((await request.form()).get("pattern", ""))
+    try:
+        await blocking.block(request.app.state.db, actor_of(request), pattern)
+    except Invalid as exc:
+        return await _blocked_page(request, 400, error=error_text(request, exc), pattern=pattern)
+    return redirect("/admin/blocked")
+
+
+@admin_required
+async def unblock(request: Request) -> Response:
+    await blocking.unblock(request.app.state.db, actor_of(request), path_id(request))
+    return redirect("/admin/blocked")
+
+
 routes = [
     Route("/members", members),
     Route("/members/invite", invite, methods=["POST"]),
@@ -151,4 +180,8 @@ routes = [
     Route("/tags", tag_list),
     Route("/tags", create_tag, methods=["POST"]),
     Route("/tags/groups", create_tag_group, methods=["POST"]),
+    # blocked senders (case tools)
+    Route("/blocked", blocked),
+    Route("/blocked", block, methods=["POST"]),
+    Route("/blocked/{id:int}/delete", unblock, methods=["POST"]),
 ]
