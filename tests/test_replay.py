@@ -249,7 +249,7 @@ async def merged(t: Team) -> None:
         source, _ = await _case_with_two_mails(t, customer)  # the older case, merged into the newer
         target, _ = await _case_with_two_mails(t, customer)
         number = (await conversations.find_row(t.db, t.org_id, target))["case_number"]
-        merge = lambda: case_tools.merge(t.db, t.admin, source, f"#{number}")  # noqa: E731
+        merge = lambda source=source, number=number: case_tools.merge(t.db, t.admin, source, f"#{number}")  # noqa: E731
         if page == "dashboard":
             await t.check("/", merge, "conversation.merged")
         else:
