@@ -81,17 +81,20 @@ async def get(db: Database, org_id: int, conversation_id: int):
         row = await tx.fetchrow(ONE_ROW, org_id, conversation_id)
         if row is None:
             raise NotFound()
-        messages = await tx.fetch(
-            """SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
-                      m.raw_mail_id, m.auto_submitted, m.author_id, m.delivery_state, m.delivery_error,
-                      u.name AS author_name, cu.name AS customer_name
-               FROM messages m
-               LEFT JOIN users u ON u.id = m.author_id
-               LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
-               WHERE m.org_id = $1 AND m.conversation_id = $2 ORDER BY m.created_at, m.id""",
-            org_id, conversation_id,
-        )
+        messages = await tx.fetch(MESSAGES, org_id, conversation_id)
     return row, messages
+
+
+# A conversation's messages, oldest first, as its page shows them.
+MESSAGES = """
+SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
+       m.raw_mail_id, m.auto_submitted, m.author_id, m.delivery_state, m.delivery_error,
+       m.body_html IS NOT NULL AS has_html, u.name AS author_name, cu.name AS customer_name
+FROM messages m
+LEFT JOIN users u ON u.id = m.author_id
+LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
+WHERE m.org_id = $1 AND m.conversation_id = $2 ORDER BY m.created_at, m.id
+"""
 
 
 @dataclass(frozen=True)

@@ -29,16 +29,6 @@ WHERE e.org_id = $1 AND e.payload ? 'conversation_id' AND (e.payload->>'conversa
 ORDER BY e.seq
 """
 
-MESSAGES = """
-SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
-       m.raw_mail_id, m.auto_submitted, m.author_id, m.delivery_state, m.delivery_error,
-       m.body_html IS NOT NULL AS has_html, u.name AS author_name, cu.name AS customer_name
-FROM messages m
-LEFT JOIN users u ON u.id = m.author_id
-LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
-WHERE m.org_id = $1 AND m.conversation_id = $2 ORDER BY m.created_at, m.id
-"""
-
 CUSTOMER_CASES = """
 SELECT v.id, v.case_number, v.subject, v.status, v.spam, v.created_at, v.merged_into_id
 FROM conversations v
@@ -53,14 +43,14 @@ async def case(db: Database, org_id: int, conversation_id: int) -> dict:
         row = await tx.fetchrow(conversations.ONE_ROW, org_id, conversation_id)
         if row is None:
             raise NotFound()
-        messages = await tx.fetch(MESSAGES, org_id, conversation_id)
+        messages = await tx.fetch(conversations.MESSAGES, org_id, conversation_id)
         events = await tx.fetch(EVENTS, org_id, str(conversation_id), list(TIMELINE_KINDS), FOLLOW_UP_PREFIX)
         others = (await tx.fetch(CUSTOMER_CASES, org_id, row["customer_id"], conversation_id, 20)
                   if row["customer_id"] else [])
-    items = [{"type": "message", "at": m["created_at"], "m": m, "folded": _fold(m)} for m in messages]
-    items += [{"type": "event", "at": e["created_at"], "e": e} for e in events]
-    # by time; a message before what was done in the same moment
-    items.sort(key=lambda i: (i["at"], i["type"] == "event", i["m"]["id"] if "m" in i else i["e"]["seq"]))
+    # by time; in the same moment, messages (by id) before what was done (by seq)
+    items = [{"type": "message", "order": (m["created_at"], 0, m["id"]), "m": m, "folded": _fold(m)} for m in messages]
+    items += [{"type": "event", "order": (e["created_at"], 1, e["seq"]), "e": e} for e in events]
+    items.sort(key=lambda i: i["order"])
     return {"row": row, "messages": messages, "items": items, "customer_cases": others,
             "first_message_id": messages[0]["id"] if messages else None,
             "attachments": await raw.attachments_of(db, org_id, conversation_id)}
