@@ -384,7 +384,7 @@ async def test_the_case_page_shows_what_was_done_by_whom_between_the_messages(db
              "Vi kollar."]
     positions = [page.find(text) for text in order]
     assert -1 not in positions and positions == sorted(positions), positions
-    assert '<span class="who">Lena Admin</span>' in page and '<span class="who">Anna Lind</span>' in page
+    assert '<span class="actor">Lena Admin</span>' in page and '<span class="actor">Anna Lind</span>' in page
 
 
 async def test_the_timeline_reads_one_case_through_its_index(db, settings):
