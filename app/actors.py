@@ -30,6 +30,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     # follow-ups and notifications (issue 7): editors set follow-ups; everyone reads their own notifications
     "conversation.follow_up": frozenset({ADMIN, EDITOR}),
     "notification.read": frozenset({ADMIN, EDITOR, VIEWER}),
+    # case tools (issue 7): spam, blocked senders, split and merge, automatic assignment
+    "conversation.spam": frozenset({ADMIN, EDITOR}),
+    "conversation.split": frozenset({ADMIN, EDITOR}),
+    "conversation.merge": frozenset({ADMIN, EDITOR}),
+    "conversation.auto_assign": frozenset({SYSTEM}),  # a new mail case, by the mailbox's rule
+    "sender.block": frozenset({ADMIN, EDITOR}),
+    "sender.unblock": frozenset({ADMIN}),
 }
 
 # the kinds of message each kind of actor may write

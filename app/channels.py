@@ -16,10 +16,13 @@ from app.text import clean_address, clean_name
 KINDS = ("forum", "mailbox")
 # A fixed palette, each colour tuned for contrast in static/app.css, so rows stay readable.
 COLOURS = ("blue", "green", "orange", "purple", "red", "teal", "pink", "yellow", "slate", "brown")
+# how a mailbox's new mail cases are assigned (app/case_tools.py auto_assign_in)
+AUTO_ASSIGN = ("off", "round_robin", "least_loaded")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 CHANNELS = """
 SELECT c.id, c.kind, c.name, c.colour, c.address, c.ingress_local_part, c.response_target_minutes, c.created_at,
+       c.auto_assign,
        (SELECT count(*) FROM conversations v
         WHERE v.org_id = c.org_id AND v.channel_id = c.id AND v.status = 'open' AND NOT v.spam) AS open_count
 FROM channels c WHERE c.org_id = $1 {where}
@@ -62,9 +65,11 @@ def _ingress_local_part(address: str) -> str:
 
 
 async def update_channel(db: Database, actor: AnyActor, channel_id: int, *, name: str, colour: str, address: str,
-                         response_target_minutes: int | str) -> None:
-    """Rename, recolour, readdress or retarget a channel; its kind stays."""
+                         response_target_minutes: int | str, auto_assign: str | None = None) -> None:
+    """Rename, recolour, readdress or retarget a channel, or set how new mail is assigned; its kind stays."""
     require(actor, "channel.manage")
+    if auto_assign is not None and auto_assign not in AUTO_ASSIGN:
+        raise Invalid(N_("Choose how new mail is assigned."), "auto_assign")
     try:
         async with db.transaction(actor.org_id) as tx:
             kind = await tx.fetchval(
@@ -72,12 +77,16 @@ async def update_channel(db: Database, actor: AnyActor, channel_id: int, *, name
             if kind is None:
                 raise NotFound()
             _, name, colour, address, target = _clean(kind, name, colour, address, response_target_minutes)
+            if kind != "mailbox":
+                auto_assign = None  # forum threads are not assigned automatically
             changed = await tx.fetchval(
-                """UPDATE channels SET name = $3, colour = $4, address = $5, response_target_minutes = $6
+                """UPDATE channels SET name = $3, colour = $4, address = $5, response_target_minutes = $6,
+                                       auto_assign = COALESCE($7, auto_assign)
                    WHERE org_id = $1 AND id = $2
-                     AND (name, colour, address, response_target_minutes) IS DISTINCT FROM ($3, $4, $5, $6)
+                     AND (name, colour, address, response_target_minutes, auto_assign)
+                         IS DISTINCT FROM ($3, $4, $5, $6, COALESCE($7, auto_assign))
                    RETURNING 1""",
-                actor.org_id, channel_id, name, colour, address, target,
+                actor.org_id, channel_id, name, colour, address, target, auto_assign,
             )
             if changed:
                 await tx.emit("channel.updated", channel_id=channel_id, actor_id=actor.user_id)

@@ -17,7 +17,9 @@ STATUSES = {"mail": ("open", "waiting", "closed"), "forum": ("open", "archived",
 # One row shape for the queue, the dashboard and every push that updates a row.
 ROW = """
 SELECT v.id, v.case_number, v.kind, v.subject, v.status, v.needs_reply, v.spam,
-       v.created_at, v.last_message_at, v.assignee_id, v.channel_id,
+       v.created_at, v.last_message_at, v.assignee_id, v.channel_id, v.customer_id,
+       v.merged_into_id, merged.case_number AS merged_into_number,
+       v.split_from_id, v.split_reason, split.case_number AS split_from_number,
        ch.name AS channel_name, ch.colour AS channel_colour, ch.kind AS channel_kind,
        cu.name AS customer_name, cu.email AS customer_email, a.name AS assignee_name,
        coalesce(tg.tags, ARRAY[]::text[]) AS tags, coalesce(tg.tag_ids, ARRAY[]::bigint[]) AS tag_ids,
@@ -26,6 +28,8 @@ FROM conversations v
 JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
 LEFT JOIN customers cu ON cu.org_id = v.org_id AND cu.id = v.customer_id
 LEFT JOIN users a ON a.id = v.assignee_id
+LEFT JOIN conversations merged ON merged.org_id = v.org_id AND merged.id = v.merged_into_id
+LEFT JOIN conversations split ON split.org_id = v.org_id AND split.id = v.split_from_id
 -- the case's tags, names and ids in one pass
 LEFT JOIN LATERAL (
     SELECT array_agg(t.name ORDER BY lower(t.name), t.id) AS tags, array_agg(t.id ORDER BY lower(t.name), t.id) AS tag_ids
@@ -79,17 +83,20 @@ async def get(db: Database, org_id: int, conversation_id: int):
         row = await tx.fetchrow(ONE_ROW, org_id, conversation_id)
         if row is None:
             raise NotFound()
-        messages = await tx.fetch(
-            """SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
-                      m.raw_mail_id, m.auto_submitted, m.author_id, m.delivery_state, m.delivery_error,
-                      u.name AS author_name, cu.name AS customer_name
-               FROM messages m
-               LEFT JOIN users u ON u.id = m.author_id
-               LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
-               WHERE m.org_id = $1 AND m.conversation_id = $2 ORDER BY m.created_at, m.id""",
-            org_id, conversation_id,
-        )
+        messages = await tx.fetch(MESSAGES, org_id, conversation_id)
     return row, messages
+
+
+# A conversation's messages, oldest first, as its page shows them.
+MESSAGES = """
+SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
+       m.raw_mail_id, m.auto_submitted, m.author_id, m.delivery_state, m.delivery_error,
+       m.body_html IS NOT NULL AS has_html, u.name AS author_name, cu.name AS customer_name
+FROM messages m
+LEFT JOIN users u ON u.id = m.author_id
+LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
+WHERE m.org_id = $1 AND m.conversation_id = $2 ORDER BY m.created_at, m.id
+"""
 
 
 @dataclass(frozen=True)
@@ -148,17 +155,38 @@ async def open_in(tx: Tx, actor: AnyActor, *, channel_id: int, subject: str, bod
     kind = "mail" if channel_kind == "mailbox" else "forum"
     require_message_kind(actor, "customer", kind)
     customer_id = await _customer(tx, customer_name, customer_email)
-    case_number = await tx.fetchval(NEXT_CASE_NUMBER, tx.org_id)
-    conversation_id = await tx.fetchval(
-        """INSERT INTO conversations (org_id, case_number, channel_id, kind, customer_id, subject,
-                                      visitor, created_at, last_message_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), COALESCE($8, now())) RETURNING id""",
-        tx.org_id, case_number, channel_id, kind, customer_id, subject.strip(), visitor, at,
-    )
-    await tx.emit("conversation.created", conversation_id=conversation_id, channel_id=channel_id)
+    conversation_id = await new_case_in(tx, channel_id=channel_id, kind=kind, customer_id=customer_id,
+                                        subject=subject, at=at, visitor=visitor)
     message_id = await _insert_message(tx, conversation_id, "customer", body, author_id=None,
                                        customer_id=customer_id, at=at, language=language, mail=mail)
     return conversation_id, message_id
+
+
+async def new_case_in(tx: Tx, *, channel_id: int, kind: str, customer_id: int | None, subject: str,
+                      at: datetime | None = None, visitor: dict | None = None, split_from_id: int | None = None,
+                      split_reason: str | None = None) -> int:
+    """A conversation row with the organisation's next case number (its messages come after)."""
+    case_number = await tx.fetchval(NEXT_CASE_NUMBER, tx.org_id)
+    conversation_id = await tx.fetchval(
+        """INSERT INTO conversations (org_id, case_number, channel_id, kind, customer_id, subject,
+                                      visitor, created_at, last_message_at, split_from_id, split_reason)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), COALESCE($8, now()), $9, $10) RETURNING id""",
+        tx.org_id, case_number, channel_id, kind, customer_id, subject.strip(), visitor, at, split_from_id,
+        split_reason,
+    )
+    await tx.emit("conversation.created", conversation_id=conversation_id, channel_id=channel_id)
+    return conversation_id
+
+
+async def current_case(tx: Tx, conversation_id: int) -> int:
+    """The conversation, locked; or, when it was merged, the case it was merged into (locked too)."""
+    merged_into = await tx.fetchrow(
+        "SELECT merged_into_id FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE", tx.org_id, conversation_id)
+    if merged_into is None:
+        raise NotFound()
+    if merged_into["merged_into_id"] is None:
+        return conversation_id
+    return await current_case(tx, merged_into["merged_into_id"])
 
 
 async def open_conversation(db: Database, actor: AnyActor, **fields) -> int:
@@ -180,6 +208,7 @@ async def add_in(tx: Tx, actor: AnyActor, conversation_id: int, *, kind: str, bo
     """
     if kind not in MESSAGE_KINDS:
         raise Invalid(N_("Unknown message kind."))
+    conversation_id = await current_case(tx, conversation_id)  # a merged case's messages go where it went
     row = await tx.fetchrow(
         "SELECT kind, customer_id FROM conversations WHERE org_id = $1 AND id = $2 FOR UPDATE",
         tx.org_id, conversation_id)
@@ -296,16 +325,24 @@ async def assign(db: Database, actor: AnyActor, conversation_id: int, assignee_i
             actor.org_id, assignee_id,
         ):
             raise Invalid(N_("Only editors of this organisation can be assigned."), "assignee")
-        changed = await tx.fetchval(
-            """UPDATE conversations SET assignee_id = $3, updated_at = now()
-               WHERE org_id = $1 AND id = $2 AND assignee_id IS DISTINCT FROM $3 RETURNING 1""",
-            actor.org_id, conversation_id, assignee_id,
-        )
-        if changed:
-            await tx.emit("conversation.assigned", conversation_id=conversation_id, assignee_id=assignee_id,
-                          actor_id=actor.user_id)
-            if assignee_id is not None and assignee_id != actor.user_id:  # told when someone else assigns them
-                await notifications.notify_in(tx, [assignee_id], "assigned", conversation_id, actor.user_id)
+        await set_assignee_in(tx, actor, conversation_id, assignee_id)
+
+
+async def set_assignee_in(tx: Tx, actor: AnyActor, conversation_id: int, assignee_id: int | None) -> None:
+    """Assign inside the caller's transaction (the assignee already checked); the event only on a change.
+
+    The assignee is told in their notifications, unless they assigned themselves.
+    """
+    changed = await tx.fetchval(
+        """UPDATE conversations SET assignee_id = $3, updated_at = now()
+           WHERE org_id = $1 AND id = $2 AND assignee_id IS DISTINCT FROM $3 RETURNING 1""",
+        tx.org_id, conversation_id, assignee_id,
+    )
+    if changed:
+        await tx.emit("conversation.assigned", conversation_id=conversation_id, assignee_id=assignee_id,
+                      actor_id=actor.user_id)
+        if assignee_id is not None and assignee_id != actor.user_id:
+            await notifications.notify_in(tx, [assignee_id], "assigned", conversation_id, actor.user_id)
 
 
 async def mark_no_reply_needed(db: Database, actor: AnyActor, conversation_id: int) -> None:

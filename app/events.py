@@ -37,6 +37,12 @@ KINDS: dict[str, tuple[str, ...]] = {
     "conversation.follow_up_due": ("conversation_id", "follow_up_at"),  # the sweep, once per follow-up
     "notification.created": ("notification_id", "user_id", "conversation_id", "reason"),
     "notification.read": ("user_id", "notification_id"),  # notification_id None: all of them
+    # case tools (app/case_tools.py, app/blocking.py)
+    "conversation.spam_marked": ("conversation_id", "spam", "actor_id"),  # marked, or unmarked (spam false)
+    "conversation.split": ("conversation_id", "new_conversation_id", "message_id", "actor_id"),
+    "conversation.merged": ("conversation_id", "merged_id", "actor_id"),  # merged_id's messages moved into it
+    "sender.blocked": ("block_id", "actor_id"),
+    "sender.unblocked": ("block_id", "actor_id"),
 }
 
 

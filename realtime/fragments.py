@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from app import accounts, canned, channels, conversations, notifications, tags
+from app import accounts, blocking, canned, channels, conversations, history, notifications, tags
+from app.errors import NotFound
 from app.mail import raw
 from app.db import Database
 from app.templating import render
@@ -192,6 +193,60 @@ FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "notification.created": _notifications_changed,
     "notification.read": _notifications_changed,
 }
+
+
+# --- case tools (issue 7): a case page's head, history and customer list follow its changes --------
+
+
+async def _case_page(r: Renderer, conversation_id: int, *, customer: bool = False) -> list[Piece]:
+    """The case page's state line and history (and the customer's other cases), as they are now."""
+    try:
+        case = await history.case(r.db, r.org_id, conversation_id)
+    except NotFound:
+        return []
+    names = ("conversation_head", "conversation_history", *(("customer_cases",) if customer else ()))
+    return [Piece(replace(r.partial(name, **case)), MEMBERS) for name in names]
+
+
+def _and_case_page(fragment):
+    async def pieces(r: Renderer, p: dict) -> list[Piece]:
+        return [*await fragment(r, p), *await _case_page(r, p["conversation_id"])]
+    return pieces
+
+
+async def _spam_marked(r: Renderer, p: dict) -> list[Piece]:
+    # unmarked: back in the queue at its arrival position
+    rows = await r.queue_row(p["conversation_id"]) if p["spam"] else [await r.whole_queue()]
+    return [*rows, await r.channel_strip(), *await _case_page(r, p["conversation_id"])]
+
+
+async def _split(r: Renderer, p: dict) -> list[Piece]:
+    # the new case's queue row comes with its own conversation.created
+    return [*await r.queue_row(p["conversation_id"]), *await _case_page(r, p["conversation_id"], customer=True),
+            *await _case_page(r, p["new_conversation_id"], customer=True)]
+
+
+async def _merged(r: Renderer, p: dict) -> list[Piece]:
+    return [*await r.queue_row(p["merged_id"]), *await r.queue_row(p["conversation_id"]), await r.channel_strip(),
+            *await _case_page(r, p["conversation_id"], customer=True),
+            *await _case_page(r, p["merged_id"], customer=True)]
+
+
+async def _blocked_changed(r: Renderer, p: dict) -> list[Piece]:
+    blocked = await blocking.blocked_list(r.db, r.org_id)
+    return [Piece(replace(r.partial("blocked_list", blocked=blocked)), ADMINS)]
+
+
+FRAGMENTS.update({
+    "conversation.spam_marked": _spam_marked,
+    "conversation.split": _split,
+    "conversation.merged": _merged,
+    "sender.blocked": _blocked_changed,
+    "sender.unblocked": _blocked_changed,
+})
+# What the case page's timeline shows (app/history.py) re-renders it too, follow-ups included.
+for _kind in [k for k in FRAGMENTS if k in history.FROM_OTHER_FEATURES or k.startswith(history.FOLLOW_UP_PREFIX)]:
+    FRAGMENTS[_kind] = _and_case_page(FRAGMENTS[_kind])
 
 
 async def render_event(db: Database, event: dict, locale: str, time_zone: str) -> list[Piece]:

@@ -12,7 +12,8 @@ from email.message import EmailMessage
 import httpx
 from starlette.routing import Mount, Route
 
-from app import accounts, canned, conversations, notifications, tags
+from app import accounts, blocking, canned, conversations, notifications, tags
+from app.actors import System
 from app.mail import ingress, receive
 from app.main import create_app
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
@@ -79,6 +80,16 @@ MATRIX = [
     ("GET", "/notifications", MEMBERS_ONLY, None),
     ("POST", "/notifications/{notification}/open", (LOGIN, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND), dict),
     ("POST", "/notifications/read-all", MEMBERS_ONLY, dict),
+    # case tools: a second split or merge of the same is a no-op, so each editor and admin succeeds
+    ("POST", "/conversations/{conversation}/spam", EDITORS_OF_A, lambda: {"spam": "1"}),
+    ("POST", "/conversations/{conversation}/block", EDITORS_OF_A, lambda: {"scope": "address"}),
+    ("POST", "/conversations/{conversation}/split", EDITORS_OF_A, lambda: {"message_id": "{second_mail}",
+                                                                             "reason": "En ny fråga"}),
+    ("POST", "/conversations/{conversation}/merge", EDITORS_OF_A, lambda: {"into": "#{other_case_number}"}),
+    ("GET", "/messages/{html_message}/html", MEMBERS_OF_A, None),
+    ("GET", "/admin/blocked", ADMINS_ONLY, None),
+    ("POST", "/admin/blocked", ADMINS_ONLY, lambda: {"pattern": unique_email("reklam")}),
+    ("POST", "/admin/blocked/{block}/delete", ADMINS_OF_A, dict),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
@@ -106,8 +117,8 @@ def app_routes() -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix():
-    listed = {(m, re.sub(r"\{(conversation|member|channel|raw_mail|attachment|canned|removable|invite|notification)\}",
-                         "{id}", p))
+    ids_in_paths = "conversation|member|channel|raw_mail|attachment|canned|removable|invite|notification|html_message|block"
+    listed = {(m, re.sub(rf"\{{({ids_in_paths})\}}", "{id}", p))
               for m, p, _, _ in MATRIX} | PUBLIC
     assert app_routes() == listed
 
@@ -116,6 +127,7 @@ async def _a_mail_with_an_attachment(db, org_id: int, channel_id: int) -> tuple[
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "kund@example.se", "info@example.se", "Bilaga"
     message.set_content("Se bifogad fil.")
+    message.add_alternative("<p>Se <b>bifogad</b> fil.</p>", subtype="html")  # for the formatted view
     message.add_attachment(b"hemligt", maintype="application", subtype="octet-stream", filename="a.bin")
     raw_mail_id = await ingress.store(db, ingress.Mailbox(org_id, channel_id), message.as_bytes())
     await receive.receive(db, org_id, raw_mail_id)
@@ -152,6 +164,14 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
            "notification": await _a_notification(db, admin.actor, conversation, editor.actor.user_id)}
     ids["removable"] = (await make_member(db, org_a, "editor", "Rut Går")).actor.user_id  # accounts
     ids["invite"] = await accounts.invite(db, admin.actor, unique_email("ny"), "viewer")  # accounts
+    # case tools: a second mail to split out, a case to merge into, a mail with HTML, a block to lift
+    ids["second_mail"] = await conversations.add_message(db, System(org_a), conversation, kind="customer", body="Och?")
+    ids["other_case_number"] = (await conversations.find_row(
+        db, org_a, await make_conversation(db, org_a, channel, subject="Mål")))["case_number"]
+    async with db.transaction(org_a, readonly=True) as tx:
+        ids["html_message"] = await tx.fetchval("SELECT id FROM messages WHERE org_id = $1 AND raw_mail_id = $2",
+                                                org_a, raw_mail)
+    ids["block"] = await blocking.block(db, admin.actor, "reklam.example")
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):

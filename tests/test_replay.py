@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from app import accounts, canned, channels, conversations, followups, notifications, tags
+from app import blocking, case_tools
 from app.actors import Actor, System
 from app.events import KINDS
 from app.mail import ingress, receive
@@ -285,6 +286,64 @@ async def notification_read(t: Team) -> None:
     await t.check("/notifications", lambda: notifications.open_notification(t.db, t.admin, newest),
                   "notification.read")
     await t.check("/", lambda: notifications.mark_all_read(t.db, t.admin), "notification.read")
+# --- case tools (issue 7) -------------------------------------------------------------------
+
+
+async def spam_marked(t: Team) -> None:
+    channel = await make_channel(t.db, t.admin)
+    older = await make_conversation(t.db, t.org_id, channel, subject="Köp billiga klockor")
+    await make_conversation(t.db, t.org_id, channel, subject="Nyare ärende")
+    for path in ("/", f"/conversations/{older}"):
+        await t.check(path, lambda: case_tools.mark_spam(t.db, t.admin, older), "conversation.spam_marked")
+        # unmarked: back in the queue at its arrival position
+        await t.check(path, lambda: case_tools.mark_spam(t.db, t.admin, older, False), "conversation.spam_marked")
+
+
+async def _case_with_two_mails(t: Team, customer: str) -> tuple[int, int]:
+    conv = await make_conversation(t.db, t.org_id, await make_channel(t.db, t.admin), subject="Två frågor",
+                                   customer_email=customer)
+    second = await conversations.add_message(t.db, System(t.org_id), conv, kind="customer",
+                                             body="En sak till: kan jag byta adress?")
+    return conv, second
+
+
+async def _check_case_page(t: Team, path: str, change, kind: str) -> None:
+    # As a viewer sees it: the editors' forms under the history (the reply form's newest-seen marker, the
+    # status select) are not pushed, so that no push wipes a reply being written.
+    await assert_replay_equals_fresh(t.db, {"member": t.clients["member"]}, t.org_id, path, change,
+                                     expect_kinds={kind})
+
+
+async def split(t: Team) -> None:
+    conv, second = await _case_with_two_mails(t, unique_email("karin"))
+    await t.check("/", lambda: case_tools.split(t.db, t.admin, conv, second, "En ny fråga"), "conversation.split")
+    conv, second = await _case_with_two_mails(t, unique_email("karin"))
+    await _check_case_page(t, f"/conversations/{conv}",
+                           lambda: case_tools.split(t.db, t.admin, conv, second, "En ny fråga"), "conversation.split")
+
+
+async def merged(t: Team) -> None:
+    for page in ("dashboard", "target", "source"):
+        customer = unique_email("karin")
+        source, _ = await _case_with_two_mails(t, customer)  # the older case, merged into the newer
+        target, _ = await _case_with_two_mails(t, customer)
+        number = (await conversations.find_row(t.db, t.org_id, target))["case_number"]
+        merge = lambda source=source, number=number: case_tools.merge(t.db, t.admin, source, f"#{number}")  # noqa: E731
+        if page == "dashboard":
+            await t.check("/", merge, "conversation.merged")
+        else:
+            await _check_case_page(t, f"/conversations/{target if page == 'target' else source}", merge,
+                                   "conversation.merged")
+
+
+async def sender_blocked(t: Team) -> None:
+    await blocking.block(t.db, t.admin, "reklam.example")
+    await t.check("/admin/blocked", lambda: blocking.block(t.db, t.admin, "spam@kund.example"), "sender.blocked")
+
+
+async def sender_unblocked(t: Team) -> None:
+    block_id = await blocking.block(t.db, t.admin, "reklam.example")
+    await t.check("/admin/blocked", lambda: blocking.unblock(t.db, t.admin, block_id), "sender.unblocked")
 
 
 SCENARIOS = {
@@ -314,6 +373,12 @@ SCENARIOS = {
     "conversation.follow_up_due": follow_up_due,
     "notification.created": notification_created,
     "notification.read": notification_read,
+    # case tools
+    "conversation.spam_marked": spam_marked,
+    "conversation.split": split,
+    "conversation.merged": merged,
+    "sender.blocked": sender_blocked,
+    "sender.unblocked": sender_unblocked,
 }
 
 

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 import asyncpg
 import pytest
 
-from app import accounts, canned, channels, conversations, followups, jobs
+from app import accounts, blocking, canned, channels, conversations, followups, jobs
 from app.mail import imap, ingress, receive
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org, unique_email
 
@@ -104,6 +104,7 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
     await followups.set_follow_up(db, admin.actor, conv, datetime.now(timezone.utc) + timedelta(days=1))
     editor = await make_member(db, org_id, "editor", "Nora Notis")
     await conversations.assign(db, admin.actor, conv, editor.actor.user_id)
+    await blocking.block(db, admin.actor, "reklam.example")  # case tools
     message = EmailMessage()
     message["From"], message["Subject"] = "kund@example.se", "Med bilaga"
     message.set_content("Hej")

@@ -7,13 +7,13 @@ UNPLACED = """
 SELECT r.id, r.state, r.problem, r.received_at, r.envelope_from, length(r.raw) AS size, ch.name AS channel_name,
        ch.colour AS channel_colour
 FROM raw_mails r JOIN channels ch ON ch.org_id = r.org_id AND ch.id = r.channel_id
-WHERE r.org_id = $1 AND r.state IN ('unreadable', 'ignored') {where}
+WHERE r.org_id = $1 AND r.state IN ('unreadable', 'ignored', 'blocked') {where}
 ORDER BY r.received_at DESC, r.id DESC
 """
 
 
 async def unplaced(db: Database, org_id: int, limit: int = 200) -> list:
-    """Mails that are in no conversation (unreadable, or an auto-reply to nothing), newest first."""
+    """Mails that are in no conversation (unreadable, an auto-reply to nothing, or from a blocked sender), newest first."""
     return await db.read(org_id, UNPLACED.format(where="") + " LIMIT $2", org_id, limit)
 
 

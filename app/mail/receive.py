@@ -10,7 +10,7 @@ import hashlib
 import logging
 import re
 
-from app import conversations, language
+from app import blocking, case_tools, conversations, language
 from app.actors import System
 from app.conversations import MailOrigin
 from app.db import Database, Tx
@@ -28,10 +28,12 @@ WHERE org_id = $1 AND mail_message_id = ANY($2::text[]) ORDER BY id DESC LIMIT 1
 """
 
 # A case number in the subject counts only for someone who already wrote in that case, so a
-# stranger quoting another customer's case number cannot post into it.
+# stranger quoting another customer's case number cannot post into it. A merged case's number
+# leads to the case it was merged into (merges are one step: see case_tools.merge).
 BY_CASE_NUMBER = """
-SELECT v.id FROM conversations v
-WHERE v.org_id = $1 AND v.case_number = $2 AND v.kind = 'mail'
+SELECT v.id FROM conversations n
+JOIN conversations v ON v.org_id = n.org_id AND v.id = COALESCE(n.merged_into_id, n.id)
+WHERE n.org_id = $1 AND n.case_number = $2 AND v.kind = 'mail'
   AND EXISTS (SELECT 1 FROM messages m JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
               WHERE m.org_id = v.org_id AND m.conversation_id = v.id AND cu.email = $3)
 """
@@ -104,7 +106,14 @@ async def _place(tx: Tx, raw_mail_id: int, channel_id: int, mail: parse.ParsedMa
     # One organisation's mails are placed one at a time (milliseconds each), so two workers cannot
     # both open a new case for a mail and its reply.
     await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", PLACING_LOCK, tx.org_id)
+    if mail.sender.address and await blocking.is_blocked(tx, mail.sender.address):
+        # kept raw and listed for editors, but no case and no notification
+        if await tx.fetchval(SET_ASIDE, tx.org_id, raw_mail_id, "blocked", "a blocked sender"):
+            await tx.emit("mail.set_aside", raw_mail_id=raw_mail_id, state="blocked")
+        return None
     conversation_id, joined_by = await find_conversation(tx, mail)
+    if conversation_id is not None:  # merged meanwhile: the mail goes where the case went
+        conversation_id = await conversations.current_case(tx, conversation_id)
     if conversation_id is None and await tx.fetchval(WAITING_ORIGINAL, tx.org_id, raw_mail_id,
                                                      [*mail.references, *mail.in_reply_to]):
         raise EarlierMailFirst(f"raw mail {raw_mail_id} answers a mail that is not placed yet")
@@ -122,6 +131,7 @@ async def _place(tx: Tx, raw_mail_id: int, channel_id: int, mail: parse.ParsedMa
     if conversation_id is None:
         conversation_id, message_id = await conversations.open_in(
             tx, system, channel_id=channel_id, subject=mail.subject, body=mail.text, mail=origin, **sender)
+        await case_tools.auto_assign_in(tx, system, conversation_id, channel_id)
     else:
         message_id = await conversations.add_in(tx, system, conversation_id, kind="customer", body=mail.text,
                                                 mail=origin, **sender)

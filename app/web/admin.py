@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import accounts, channels, tags
+from app import accounts, blocking, channels, tags
 from app.mail import imap
 from app.errors import Invalid
 from app.web.base import actor_of, admin_required, error_text, page, path_id, redirect
@@ -115,7 +115,7 @@ async def _channel_page(request: Request, status: int = 200, **extra) -> Respons
     context = {"form": channel, "imap_form": imap_settings, **extra}
     return page(request, "pages/admin_channel_edit.html", status, ch=channel, colours=channels.COLOURS,
                 ingress=ingress, imap=imap_settings, imap_error_message=imap.error_message,
-                imap_securities=imap.SECURITY, **context)
+                imap_securities=imap.SECURITY, auto_assign=channels.AUTO_ASSIGN, **context)
 
 
 @admin_required
@@ -123,10 +123,13 @@ async def edit_channel(request: Request) -> Response:
     if request.method == "GET":
         return await _channel_page(request)
     db, actor = request.app.state.db, actor_of(request)
+    channel = await channels.get_channel(db, actor.org_id, path_id(request))
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("name", "colour", "address", "response_target_minutes")}
+    if channel["kind"] == "mailbox":
+        values["auto_assign"] = str(form.get("auto_assign", "off"))
     try:
-        await channels.update_channel(db, actor, path_id(request), **values)
+        await channels.update_channel(db, actor, channel["id"], **values)
     except Invalid as exc:
         return await _channel_page(request, 400, form=values, error=error_text(request, exc))
     return redirect("/admin/channels")
@@ -183,6 +186,32 @@ async def create_tag_group(request: Request) -> Response:
     return redirect("/admin/tags")
 
 
+async def _blocked_page(request: Request, status: int = 200, **extra) -> Response:
+    blocked_senders = await blocking.blocked_list(request.app.state.db, actor_of(request).org_id)
+    return page(request, "pages/admin_blocked.html", status, blocked=blocked_senders, **extra)
+
+
+@admin_required
+async def blocked(request: Request) -> Response:
+    return await _blocked_page(request)
+
+
+@admin_required
+async def block(request: Request) -> Response:
+    pattern = str((await request.form()).get("pattern", ""))
+    try:
+        await blocking.block(request.app.state.db, actor_of(request), pattern)
+    except Invalid as exc:
+        return await _blocked_page(request, 400, error=error_text(request, exc), pattern=pattern)
+    return redirect("/admin/blocked")
+
+
+@admin_required
+async def unblock(request: Request) -> Response:
+    await blocking.unblock(request.app.state.db, actor_of(request), path_id(request))
+    return redirect("/admin/blocked")
+
+
 routes = [
     Route("/members", members),
     Route("/members/invite", invite, methods=["POST"]),
@@ -198,4 +227,8 @@ routes = [
     Route("/tags", tag_list),
     Route("/tags", create_tag, methods=["POST"]),
     Route("/tags/groups", create_tag_group, methods=["POST"]),
+    # blocked senders (case tools)
+    Route("/blocked", blocked),
+    Route("/blocked", block, methods=["POST"]),
+    Route("/blocked/{id:int}/delete", unblock, methods=["POST"]),
 ]

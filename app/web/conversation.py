@@ -5,22 +5,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import accounts, canned, conversations, followups, tags
-from app.errors import Invalid
-from app.mail import raw
+from app import accounts, blocking, canned, case_tools, conversations, followups, history, tags
+from app.errors import Invalid, NotFound
 from app.web.base import actor_of, error_text, login_required, page, path_id, redirect
 
 
 async def _page(request: Request, conversation_id: int, status: int = 200, **extra) -> Response:
     db, actor = request.app.state.db, actor_of(request)
-    row, messages = await conversations.get(db, actor.org_id, conversation_id)
+    case = await history.case(db, actor.org_id, conversation_id)  # row, messages, timeline, customer's cases
+    row, messages = case["row"], case["messages"]
     editors = [m for m in await accounts.members(db, actor.org_id) if m["role"] != "viewer"]
     offered = [(r, canned.fill(r["body"], customer=row["customer_name"], case_number=row["case_number"],
                                editor=actor.name)) for r in await canned.offered(db, actor.org_id, row["channel_id"])]
-    return page(request, "pages/conversation.html", status, row=row, messages=messages, editors=editors,
+    return page(request, "pages/conversation.html", status, **case, editors=editors,
                 all_tags=await tags.tag_list(db, actor.org_id), canned_replies=offered,
                 statuses=conversations.STATUSES[row["kind"]],
-                attachments=await raw.attachments_of(db, actor.org_id, row["id"]),
                 seen=max((m["id"] for m in messages), default=0), **extra)
 
 
@@ -120,6 +119,65 @@ async def follow_up(request: Request) -> Response:
     return _back(conversation_id)
 
 
+# --- case tools: spam, blocking the sender, split, merge, the formatted mail ---------------------
+
+
+@login_required
+async def spam(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    await case_tools.mark_spam(request.app.state.db, actor_of(request), conversation_id, form.get("spam") != "0")
+    return _back(conversation_id)
+
+
+@login_required
+async def block(request: Request) -> Response:
+    db, actor, conversation_id = request.app.state.db, actor_of(request), path_id(request)
+    form = await request.form()
+    row = await conversations.find_row(db, actor.org_id, conversation_id)
+    if row is None:
+        raise NotFound()
+    if not row["customer_email"]:
+        return _back(conversation_id)
+    sender = row["customer_email"] if form.get("scope") != "domain" else blocking.domain_of(row["customer_email"])
+    await blocking.block(db, actor, sender)
+    return await _page(request, conversation_id, blocked_now=sender)
+
+
+@login_required
+async def split(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    try:
+        new_id = await case_tools.split(request.app.state.db, actor_of(request), conversation_id,
+                                        _int(form.get("message_id"), -1), str(form.get("reason", "")))
+    except Invalid as exc:
+        return await _page(request, conversation_id, 400, split_error=error_text(request, exc))
+    return _back(new_id)
+
+
+@login_required
+async def merge(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    into = str(form.get("into", ""))
+    try:
+        target = await case_tools.merge(request.app.state.db, actor_of(request), conversation_id, into)
+    except Invalid as exc:
+        return await _page(request, conversation_id, 400, merge_error=error_text(request, exc), merge_into=into)
+    return _back(target)
+
+
+# The mail's sanitised HTML, shown in a sandboxed frame on the case page: no scripts, no remote images.
+FORMATTED_CSP = ("default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'; sandbox; "
+                 "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+
+
+@login_required
+async def formatted(request: Request) -> Response:
+    html = await history.message_html(request.app.state.db, actor_of(request).org_id, path_id(request))
+    document = f'<!doctype html><html><head><meta charset="utf-8"></head><body>{html}</body></html>'
+    return Response(document, media_type="text/html", headers={
+        "content-security-policy": FORMATTED_CSP, "x-frame-options": "SAMEORIGIN"})
+
+
 routes = [
     Route("/conversations/{id:int}", show),
     Route("/conversations/{id:int}/reply", reply, methods=["POST"]),
@@ -130,4 +188,10 @@ routes = [
     Route("/conversations/{id:int}/tag", tag, methods=["POST"]),
     Route("/conversations/{id:int}/untag", untag, methods=["POST"]),
     Route("/conversations/{id:int}/follow-up", follow_up, methods=["POST"]),
+    # case tools
+    Route("/conversations/{id:int}/spam", spam, methods=["POST"]),
+    Route("/conversations/{id:int}/block", block, methods=["POST"]),
+    Route("/conversations/{id:int}/split", split, methods=["POST"]),
+    Route("/conversations/{id:int}/merge", merge, methods=["POST"]),
+    Route("/messages/{id:int}/html", formatted),
 ]

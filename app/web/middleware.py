@@ -130,7 +130,7 @@ class RequestContext:
                 headers.setdefault("content-security-policy", CSP)
                 headers["x-content-type-options"] = "nosniff"
                 headers["referrer-policy"] = "same-origin"
-                headers["x-frame-options"] = "DENY"
+                headers.setdefault("x-frame-options", "DENY")  # the formatted mail may be framed by our own pages
                 if no_store:
                     headers.setdefault("cache-control", "no-store")
                 if hsts:
