@@ -27,6 +27,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "tag.manage": frozenset({ADMIN}),
     "member.manage": frozenset({ADMIN}),
     "channel.manage": frozenset({ADMIN}),
+    # the reply composer (issue 7): drafts, new mails, sending a failed reply again
+    "draft.write": frozenset({ADMIN, EDITOR}),
+    "conversation.start": frozenset({ADMIN, EDITOR}),  # a new mail to a customer opens a case
+    "message.resend": frozenset({ADMIN, EDITOR}),
 }
 
 # the kinds of message each kind of actor may write

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 
 import asyncpg
 
@@ -20,6 +21,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 CHANNELS = """
 SELECT c.id, c.kind, c.name, c.colour, c.address, c.ingress_local_part, c.response_target_minutes, c.created_at,
+       c.signature,
        (SELECT count(*) FROM conversations v
         WHERE v.org_id = c.org_id AND v.channel_id = c.id AND v.status = 'open' AND NOT v.spam) AS open_count
 FROM channels c WHERE c.org_id = $1 {where}
@@ -62,8 +64,8 @@ def _ingress_local_part(address: str) -> str:
 
 
 async def update_channel(db: Database, actor: AnyActor, channel_id: int, *, name: str, colour: str, address: str,
-                         response_target_minutes: int | str) -> None:
-    """Rename, recolour, readdress or retarget a channel; its kind stays."""
+                         response_target_minutes: int | str, signature: str | None = None) -> None:
+    """Rename, recolour, readdress or retarget a channel, or set a mailbox's signature (None: kept); its kind stays."""
     require(actor, "channel.manage")
     try:
         async with db.transaction(actor.org_id) as tx:
@@ -72,12 +74,15 @@ async def update_channel(db: Database, actor: AnyActor, channel_id: int, *, name
             if kind is None:
                 raise NotFound()
             _, name, colour, address, target = _clean(kind, name, colour, address, response_target_minutes)
+            signature = clean_signature(signature) if kind == "mailbox" and signature is not None else None
             changed = await tx.fetchval(
-                """UPDATE channels SET name = $3, colour = $4, address = $5, response_target_minutes = $6
+                """UPDATE channels SET name = $3, colour = $4, address = $5, response_target_minutes = $6,
+                                       signature = COALESCE($7, signature)
                    WHERE org_id = $1 AND id = $2
-                     AND (name, colour, address, response_target_minutes) IS DISTINCT FROM ($3, $4, $5, $6)
+                     AND (name, colour, address, response_target_minutes, signature)
+                         IS DISTINCT FROM ($3, $4, $5, $6, COALESCE($7, signature))
                    RETURNING 1""",
-                actor.org_id, channel_id, name, colour, address, target,
+                actor.org_id, channel_id, name, colour, address, target, signature,
             )
             if changed:
                 await tx.emit("channel.updated", channel_id=channel_id, actor_id=actor.user_id)
@@ -101,3 +106,17 @@ async def create_channel(db: Database, actor: AnyActor, *, kind: str, name: str,
     except asyncpg.UniqueViolationError:
         raise Invalid(N_("That address is already in use."), "address") from None
     return channel_id
+
+
+MAX_SIGNATURE = 2000
+
+
+def clean_signature(text: str | None) -> str:
+    """A mailbox's signature: plain text lines, trimmed; line breaks and tabs are its only control characters."""
+    lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = "\n".join(line.rstrip() for line in lines).strip("\n")
+    if len(text) > MAX_SIGNATURE:
+        raise Invalid(N_("That is too long: at most %(max)s characters."), "signature", max=MAX_SIGNATURE)
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+        raise Invalid(N_("The signature holds characters that cannot be shown."), "signature")
+    return text

@@ -15,7 +15,7 @@ from app import logs
 from app.config import Settings
 from app.db import Database, StartupError
 from app.templating import TEMPLATES_DIR
-from app.web import account, admin, auth, canned, conversation, dashboard, health, mail, search
+from app.web import account, admin, auth, canned, composer, conversation, dashboard, health, mail, search
 from app.web.base import EXCEPTION_HANDLERS, http_error
 from app.web.middleware import RequestContext, SessionAndCsrf
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *account.routes,
         *mail.routes,
         *search.routes,
+        *composer.routes,
         Mount("/admin", routes=admin.routes),
         Route("/healthz", health.healthz),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

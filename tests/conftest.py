@@ -27,6 +27,9 @@ from devtools.services import free_port, migrated_settings, throwaway_servers
 # page shows of it comes with its domain's events), and a stored mail until it is placed or set
 # aside (both emit).
 BOOKKEEPING = {"events", "organizations", "sessions", "users", "schema_migrations", "jobs", "raw_mails"}
+# The reply composer (issue 7): a draft and its uploaded files show only to their writer, never pushed to
+# anyone; file contents (blobs) show only through attachments, whose rows come with message.added.
+BOOKKEEPING |= {"drafts", "draft_files", "blobs"}
 # Rows changed per table. PostgreSQL 15 keeps earlier transactions' counts here until it flushes
 # them (about once a second), so what one transaction changed is the difference from its start.
 ROWS_CHANGED = """

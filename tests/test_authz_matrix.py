@@ -67,6 +67,15 @@ MATRIX = [
     ("GET", "/mail/{raw_mail}", MEMBERS_OF_A, None),
     ("GET", "/mail/{raw_mail}/raw", MEMBERS_OF_A, None),
     ("GET", "/attachments/{attachment}", MEMBERS_OF_A, None),
+    # the reply composer (issue 7)
+    ("POST", "/conversations/{conversation}/uploads", EDITORS_OF_A, dict),
+    ("POST", "/conversations/{conversation}/draft", EDITORS_OF_A, lambda: {"body": "Ett utkast"}),
+    ("POST", "/conversations/{conversation}/resend", EDITORS_OF_A, lambda: {"message_id": "{failed_reply}"}),
+    ("GET", "/compose", EDITORS_ONLY, None),
+    ("POST", "/compose", EDITORS_OF_A, lambda: {"channel_id": "{channel}", "to": unique_email("kund"),
+                                                "subject": "Hej", "body": "Hej!"}),
+    ("POST", "/compose/uploads", EDITORS_ONLY, dict),
+    ("POST", "/compose/draft", EDITORS_ONLY, lambda: {"body": "Ett nytt mejl"}),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
@@ -129,6 +138,7 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
     ids = {"conversation": conversation, "member": editor.actor.user_id, "org": org_a, "channel": channel,
            "raw_mail": raw_mail, "attachment": attachment, "tag": await tags.create_tag(db, admin.actor, "Faktura"),
            "canned": await canned.create(db, admin.actor, title="Tack", body="Tack för ditt mejl!")}
+    ids["failed_reply"] = await _a_failed_reply(db, admin.actor, conversation)  # the reply composer (issue 7)
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):
@@ -154,3 +164,15 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
         for client, _ in clients.values():
             await client.aclose()
     assert not wrong, "\n".join(wrong)
+
+
+async def _a_failed_reply(db, editor, conversation_id: int) -> int:
+    """A reply in A's case whose sending failed for good (it can be sent again)."""
+    from types import SimpleNamespace
+
+    from app.mail import outgoing
+    from tests.test_mail_out import queue_reply
+
+    message_id = await queue_reply(db, editor, conversation_id)
+    await outgoing.send_gave_up(db, SimpleNamespace(org_id=editor.org_id, payload={"message_id": message_id}), "x")
+    return message_id

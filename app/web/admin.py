@@ -99,6 +99,8 @@ async def edit_channel(request: Request) -> Response:
                     ingress=ingress)
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("name", "colour", "address", "response_target_minutes")}
+    if channel["kind"] == "mailbox":  # its signature, below every reply (issue 7)
+        values["signature"] = str(form.get("signature", ""))
     try:
         await channels.update_channel(db, actor, channel["id"], **values)
     except Invalid as exc:

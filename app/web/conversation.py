@@ -5,9 +5,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import accounts, canned, conversations, tags
+from app import accounts, canned, channels, conversations, tags
 from app.errors import Invalid
 from app.mail import raw
+from app.web import composer
 from app.web.base import actor_of, error_text, login_required, page, path_id, redirect
 
 
@@ -21,7 +22,11 @@ async def _page(request: Request, conversation_id: int, status: int = 200, **ext
                 all_tags=await tags.tag_list(db, actor.org_id), canned_replies=offered,
                 statuses=conversations.STATUSES[row["kind"]],
                 attachments=await raw.attachments_of(db, actor.org_id, row["id"]),
-                seen=max((m["id"] for m in messages), default=0), **extra)
+                seen=max((m["id"] for m in messages), default=0),
+                # the reply composer: the person's draft and the mailbox's signature (issue 7)
+                **(await composer.context(request, conversation_id) if actor.can_edit else {}),
+                signature=(await channels.get_channel(db, actor.org_id, row["channel_id"]))["signature"],
+                **extra)
 
 
 @login_required
@@ -43,15 +48,19 @@ def _int(value, default: int = 0) -> int:
 @login_required
 async def reply(request: Request) -> Response:
     conversation_id, form = path_id(request), await request.form()
-    body = str(form.get("body", ""))
     try:
-        await conversations.reply(request.app.state.db, actor_of(request), conversation_id, body,
-                                  seen_message_id=_int(form.get("seen")), send_anyway=form.get("send_anyway") == "1")
+        composer.refuse_unattached(form)
+        await conversations.reply(request.app.state.db, actor_of(request), conversation_id,
+                                  str(form.get("body", "")), seen_message_id=_int(form.get("seen")),
+                                  send_anyway=form.get("send_anyway") == "1", cc=str(form.get("cc", "")),
+                                  bcc=str(form.get("bcc", "")), draft_key=composer.draft_key(form))
     except conversations.NewerMessages as newer:
-        # held: the writer reviews what arrived, then sends anyway or edits; the draft stays in the form
-        return await _page(request, conversation_id, 409, draft=body, newer=newer.messages)
+        # held: the writer reviews what arrived, then sends anyway or edits; the draft keeps what they wrote
+        await composer.keep(request, conversation_id, form)
+        return await _page(request, conversation_id, 409, newer=newer.messages)
     except Invalid as exc:
-        return await _page(request, conversation_id, 400, draft=body, reply_error=error_text(request, exc))
+        await composer.keep(request, conversation_id, form)
+        return await _page(request, conversation_id, 400, reply_error=error_text(request, exc))
     return _back(conversation_id)
 
 
@@ -107,6 +116,35 @@ async def no_reply_needed(request: Request) -> Response:
     return _back(conversation_id)
 
 
+# --- the reply composer: uploads, drafts, sending a failed reply again (issue 7) ---------------------
+
+@login_required
+async def upload(request: Request) -> Response:
+    conversation_id = path_id(request)
+
+    async def again(request: Request, status: int, **extra) -> Response:
+        return await _page(request, conversation_id, status, **extra)
+
+    return await composer.upload(request, conversation_id, f"/conversations/{conversation_id}#composer", again)
+
+
+@login_required
+async def draft(request: Request) -> Response:
+    conversation_id = path_id(request)
+    return await composer.save_draft(request, conversation_id, f"/conversations/{conversation_id}#composer")
+
+
+@login_required
+async def resend(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    try:
+        await conversations.resend(request.app.state.db, actor_of(request), conversation_id,
+                                   _int(form.get("message_id"), -1))
+    except Invalid as exc:
+        return await _page(request, conversation_id, 400, resend_error=error_text(request, exc))
+    return _back(conversation_id)
+
+
 routes = [
     Route("/conversations/{id:int}", show),
     Route("/conversations/{id:int}/reply", reply, methods=["POST"]),
@@ -116,4 +154,8 @@ routes = [
     Route("/conversations/{id:int}/no-reply-needed", no_reply_needed, methods=["POST"]),
     Route("/conversations/{id:int}/tag", tag, methods=["POST"]),
     Route("/conversations/{id:int}/untag", untag, methods=["POST"]),
+    # the reply composer (issue 7)
+    Route("/conversations/{id:int}/uploads", upload, methods=["POST"]),
+    Route("/conversations/{id:int}/draft", draft, methods=["POST"]),
+    Route("/conversations/{id:int}/resend", resend, methods=["POST"]),
 ]
