@@ -235,7 +235,7 @@ MAX_BODY = 100_000
 
 
 async def reply(db: Database, actor: AnyActor, conversation_id: int, body: str, *, seen_message_id: int,
-                send_anyway: bool = False, cc: str = "", bcc: str = "", draft_key: str | None = None) -> int:
+                send_anyway: bool = False, cc: str = "", bcc: str = "") -> int:
     """An editor's public answer: a mail to the customer (queued to send), or an answer in the forum.
 
     Held (NewerMessages) when the customer or another editor wrote after the newest message the
@@ -256,7 +256,7 @@ async def reply(db: Database, actor: AnyActor, conversation_id: int, body: str, 
                 """SELECT ch.signature FROM conversations v JOIN channels ch ON ch.org_id = v.org_id
                    AND ch.id = v.channel_id WHERE v.org_id = $1 AND v.id = $2""", actor.org_id, conversation_id))
         message_id = await add_in(tx, actor, conversation_id, kind="editor", body=body)
-        await drafts.send_in(tx, actor, conversation_id, message_id, draft_key)
+        await drafts.send_in(tx, actor, conversation_id, message_id)
         if kind == "mail":
             await outgoing.queue_send(tx, message_id, cc=copies, bcc=blind)  # goes out once this transaction commits
     return message_id
@@ -374,7 +374,7 @@ def signed(body: str, signature: str | None) -> str:
 
 
 async def start_mail(db: Database, actor: AnyActor, *, channel_id: int | str, to: str, subject: str, body: str,
-                     cc: str = "", bcc: str = "", draft_key: str | None = None) -> int:
+                     cc: str = "", bcc: str = "") -> int:
     """A new mail from us to a customer: it opens a mail case, queued to send, that their answer threads into.
 
     Takes the writer's new-mail draft's files along and empties it; returns the new conversation.
@@ -399,7 +399,7 @@ async def start_mail(db: Database, actor: AnyActor, *, channel_id: int | str, to
         message_id = await _insert_message(tx, conversation_id, "editor", signed(body, signature),
                                            author_id=actor.user_id, customer_id=None, at=None, language=None,
                                            mail=None)
-        await drafts.send_in(tx, actor, None, message_id, draft_key)
+        await drafts.send_in(tx, actor, None, message_id)
         await outgoing.queue_send(tx, message_id, cc=copies, bcc=blind)
     return conversation_id
 

@@ -6,8 +6,10 @@ send fails, survives a reload, and is emptied when the reply is sent. Files uplo
 stored content-addressed in blobs, as incoming attachments are (app/mail/receive.py), and become the
 sent message's attachments.
 
-A save names the page it came from (`key`, random per rendered page). Sending ends the draft with
-that page's key, so an autosave still on its way from the page that sent cannot bring the sent text back.
+A save names the draft's generation its page showed (the number of sends that emptied it before).
+Sending starts the next generation, so an autosave still on its way from the page that sent cannot
+bring the sent text back; the generation is the same in every render until a send, so pages stay
+equal to their replays.
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ class Draft:
     subject: str = ""
     channel_id: int | None = None
     files: list = field(default_factory=list)  # id, filename, content_type, size
+    generation: int = 0
 
     @property
     def files_size(self) -> int:
@@ -83,12 +86,13 @@ ON CONFLICT (org_id, user_id, conversation_id) DO UPDATE SET
     body = coalesce($4, d.body), cc = coalesce($5, d.cc), bcc = coalesce($6, d.bcc),
     to_address = coalesce($7, d.to_address), subject = coalesce($8, d.subject),
     channel_id = CASE WHEN $9::bigint IS NULL THEN d.channel_id ELSE EXCLUDED.channel_id END, updated_at = now()
-WHERE $10::text IS NULL OR d.ended_key IS DISTINCT FROM $10
+WHERE $10::integer IS NULL OR d.generation = $10
 RETURNING d.id
 """
 
 READ = f"""
-SELECT d.id, d.body, d.cc, d.bcc, d.to_address, d.subject, d.channel_id FROM drafts d WHERE {WHERE_MINE}
+SELECT d.id, d.body, d.cc, d.bcc, d.to_address, d.subject, d.channel_id, d.generation FROM drafts d
+WHERE {WHERE_MINE}
 """
 
 FILES = """
@@ -118,11 +122,11 @@ INSERT INTO attachments (org_id, message_id, sha256, filename, content_type)
 SELECT $1, $4, sha256, filename, content_type FROM taken ORDER BY id
 """
 
-# Emptied, not deleted: the row remembers the page that sent it (ended_key). The mailbox stays chosen.
+# Emptied, not deleted: the next generation begins. The mailbox stays chosen.
 END = """
-INSERT INTO drafts AS d (org_id, user_id, conversation_id, ended_key) VALUES ($1, $2, $3, $4)
+INSERT INTO drafts AS d (org_id, user_id, conversation_id, generation) VALUES ($1, $2, $3, 1)
 ON CONFLICT (org_id, user_id, conversation_id) DO UPDATE SET
-    body = '', cc = '', bcc = '', to_address = '', subject = '', ended_key = $4, updated_at = now()
+    body = '', cc = '', bcc = '', to_address = '', subject = '', generation = d.generation + 1, updated_at = now()
 """
 
 
@@ -157,17 +161,18 @@ async def check_writer(db: Database, actor: AnyActor, conversation_id: int | Non
         await _check(tx, actor, conversation_id)
 
 
-async def _save_in(tx: Tx, actor: AnyActor, conversation_id: int | None, key: str | None, fields: dict) -> int | None:
-    """Store what was typed; the draft's id, or None when the page that sent it had ended it."""
+async def _save_in(tx: Tx, actor: AnyActor, conversation_id: int | None, generation: int | None,
+                   fields: dict) -> int | None:
+    """Store what was typed into `generation` (None: whichever); the draft's id, or None when that was sent."""
     return await tx.fetchval(SAVE, tx.org_id, actor.user_id, conversation_id, *_text(fields),
-                             _channel(fields.get("channel_id")), key)
+                             _channel(fields.get("channel_id")), generation)
 
 
-async def save(db: Database, actor: AnyActor, conversation_id: int | None, key: str | None, **fields) -> bool:
+async def save(db: Database, actor: AnyActor, conversation_id: int | None, generation: int | None, **fields) -> bool:
     """Save what the person typed (fields not given stay as they were); False when that page's draft was sent."""
     async with db.transaction(actor.org_id) as tx:
         await _check(tx, actor, conversation_id)
-        return await _save_in(tx, actor, conversation_id, key, fields) is not None
+        return await _save_in(tx, actor, conversation_id, generation, fields) is not None
 
 
 async def get(db: Database, actor: AnyActor, conversation_id: int | None) -> Draft:
@@ -178,7 +183,7 @@ async def get(db: Database, actor: AnyActor, conversation_id: int | None) -> Dra
             return Draft()
         files = await tx.fetch(FILES, tx.org_id, row["id"])
     return Draft(row["body"], row["cc"], row["bcc"], row["to_address"], row["subject"], row["channel_id"],
-                 [dict(f) for f in files])
+                 [dict(f) for f in files], row["generation"])
 
 
 async def room(db: Database, actor: AnyActor, conversation_id: int | None, budget: int) -> int:
@@ -186,13 +191,13 @@ async def room(db: Database, actor: AnyActor, conversation_id: int | None, budge
     return max(0, budget - (await get(db, actor, conversation_id)).files_size)
 
 
-async def add_files(db: Database, actor: AnyActor, conversation_id: int | None, key: str | None,
+async def add_files(db: Database, actor: AnyActor, conversation_id: int | None, generation: int | None,
                     files: list[Upload], budget: int, **fields) -> None:
     """Save the typed fields and attach the files to the draft; TooLarge past `budget` bytes of files in all."""
     async with db.transaction(actor.org_id) as tx:
         if await _check(tx, actor, conversation_id) == "forum":
             raise Invalid(N_("Files go with mail only."), "files")
-        draft_id = await _save_in(tx, actor, conversation_id, key, fields)  # the upsert locks the draft's row
+        draft_id = await _save_in(tx, actor, conversation_id, generation, fields)  # the upsert locks the draft's row
         if draft_id is None:
             raise Invalid(N_("This was sent already. Reload the page to write a new one."), "files")
         used = await tx.fetchval("SELECT coalesce(sum(size), 0) FROM draft_files WHERE org_id = $1 AND draft_id = $2",
@@ -207,17 +212,17 @@ async def add_files(db: Database, actor: AnyActor, conversation_id: int | None, 
                              outgoing.attachment_type(f.content_type), len(f.data))
 
 
-async def remove_file(db: Database, actor: AnyActor, conversation_id: int | None, key: str | None,
+async def remove_file(db: Database, actor: AnyActor, conversation_id: int | None, generation: int | None,
                       file_id: int, **fields) -> None:
     """Save the typed fields and take a file off the draft (its content goes when nothing else holds it)."""
     async with db.transaction(actor.org_id) as tx:
         await _check(tx, actor, conversation_id)
-        draft_id = await _save_in(tx, actor, conversation_id, key, fields)
+        draft_id = await _save_in(tx, actor, conversation_id, generation, fields)
         if draft_id is not None and (digest := await tx.fetchval(REMOVE_FILE, tx.org_id, draft_id, file_id)):
             await tx.execute(DROP_UNUSED_BLOB, tx.org_id, digest)
 
 
-async def send_in(tx: Tx, actor: AnyActor, conversation_id: int | None, message_id: int, key: str | None) -> None:
+async def send_in(tx: Tx, actor: AnyActor, conversation_id: int | None, message_id: int) -> None:
     """In the transaction that wrote the message: the draft's files become its attachments, the draft is emptied."""
     await tx.execute(TAKE_FILES, tx.org_id, actor.user_id, conversation_id, message_id)
-    await tx.execute(END, tx.org_id, actor.user_id, conversation_id, key)
+    await tx.execute(END, tx.org_id, actor.user_id, conversation_id)

@@ -35,13 +35,13 @@ async def _form(client, path: str) -> dict:
     """The composer's hidden fields on a page: CSRF token, newest message seen, this page's draft key."""
     html = (await client.get(path)).text
     seen = re.search(r'name="seen" value="(\d+)"', html)
-    return {"csrf_token": csrf_from(html), "draft_key": re.search(r'name="draft_key" value="([^"]+)"', html).group(1),
+    return {"csrf_token": csrf_from(html), "draft_generation": re.search(r'name="draft_generation" value="(\d+)"', html).group(1),
             **({"seen": seen.group(1)} if seen else {})}
 
 
 async def _upload(client, path: str, form: dict, files: list[tuple[str, bytes, str]], **fields):
     return await client.post(f"{path}/uploads", params={"csrf_token": form["csrf_token"]},
-                             data={"draft_key": form["draft_key"], **fields},
+                             data={"draft_generation": form["draft_generation"], **fields},
                              files=[("files", f) for f in files])
 
 

@@ -25,9 +25,10 @@ CREATE TABLE drafts (
     cc              text NOT NULL DEFAULT '' CHECK (length(cc) <= 10000),
     bcc             text NOT NULL DEFAULT '' CHECK (length(bcc) <= 10000),
     body            text NOT NULL DEFAULT '' CHECK (length(body) <= 200000),
-    -- The page a send ended the draft from: an autosave still on its way from that page is ignored,
-    -- so the sent text does not come back as a draft.
-    ended_key       text,
+    -- Counts the sends that emptied it. A page writes the draft of the generation it showed; once
+    -- that one is sent, an autosave still on its way from that page is ignored (the sent text does
+    -- not come back as a draft), and the next page shows the next generation.
+    generation      integer NOT NULL DEFAULT 0,
     updated_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (org_id, id),
     UNIQUE NULLS NOT DISTINCT (org_id, user_id, conversation_id),

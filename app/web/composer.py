@@ -11,7 +11,6 @@ as they are chosen, with progress (static/app.js), and the draft saves itself as
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
@@ -55,20 +54,20 @@ def _files(request: Request, draft: drafts.Draft, conversation_id: int | None) -
 
 
 async def context(request: Request, conversation_id: int | None) -> dict:
-    """What a page with the composer shows: the person's draft, a key for this page, the room for files."""
+    """What a page with the composer shows: the person's draft and its generation, the room for files."""
     draft = await drafts.get(request.app.state.db, actor_of(request), conversation_id)
-    return {**_files(request, draft, conversation_id), "draft_key": secrets.token_urlsafe(12)}
+    return {**_files(request, draft, conversation_id), "draft_generation": draft.generation}
 
 
 async def keep(request: Request, conversation_id: int | None, form) -> None:
     """Save what was typed when a send failed, so it survives a reload too."""
-    await drafts.save(request.app.state.db, actor_of(request), conversation_id, draft_key(form), **draft_fields(form))
+    await drafts.save(request.app.state.db, actor_of(request), conversation_id, _generation(form), **draft_fields(form))
 
 
-def draft_key(form) -> str | None:
-    """The key of the page the form came from (see app/drafts.py)."""
-    key = form.get("draft_key")
-    return key[:100] if isinstance(key, str) and key else None
+def _generation(form) -> int | None:
+    """The draft generation the form's page showed (see app/drafts.py)."""
+    value = form.get("draft_generation")
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 10 else None
 
 
 def refuse_unattached(form) -> None:
@@ -164,7 +163,7 @@ async def upload(request: Request, conversation_id: int | None, back: str, page_
     error, status = None, 200
     try:
         form = await read_upload(request, await drafts.room(db, actor, conversation_id, budget(request)))
-        await drafts.add_files(db, actor, conversation_id, draft_key(form.fields), form.files, budget(request),
+        await drafts.add_files(db, actor, conversation_id, _generation(form.fields), form.files, budget(request),
                                **draft_fields(form.fields))
     except BodyTooLarge as exc:
         if exc.fields:
@@ -186,9 +185,9 @@ async def save_draft(request: Request, conversation_id: int | None, back: str) -
     db, actor, form = request.app.state.db, actor_of(request), await request.form()
     remove = str(form.get("remove_file", ""))
     if remove.isdigit():
-        await drafts.remove_file(db, actor, conversation_id, draft_key(form), int(remove), **draft_fields(form))
+        await drafts.remove_file(db, actor, conversation_id, _generation(form), int(remove), **draft_fields(form))
     else:
-        saved = await drafts.save(db, actor, conversation_id, draft_key(form), **draft_fields(form))
+        saved = await drafts.save(db, actor, conversation_id, _generation(form), **draft_fields(form))
         if _wants_fragment(request):
             return HTMLResponse(render("partials/draft_state.html", locale=locale_of(request), saved=saved))
     return redirect(back)
@@ -216,7 +215,7 @@ async def send_new_mail(request: Request) -> Response:
         conversation_id = await conversations.start_mail(
             request.app.state.db, actor_of(request), channel_id=str(form.get("channel_id", "")),
             to=str(form.get("to", "")), subject=str(form.get("subject", "")), body=str(form.get("body", "")),
-            cc=str(form.get("cc", "")), bcc=str(form.get("bcc", "")), draft_key=draft_key(form))
+            cc=str(form.get("cc", "")), bcc=str(form.get("bcc", "")))
     except Invalid as exc:
         await keep(request, None, form)
         return await _compose_page(request, 400, error=error_text(request, exc), error_field=exc.field)

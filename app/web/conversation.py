@@ -53,7 +53,7 @@ async def reply(request: Request) -> Response:
         await conversations.reply(request.app.state.db, actor_of(request), conversation_id,
                                   str(form.get("body", "")), seen_message_id=_int(form.get("seen")),
                                   send_anyway=form.get("send_anyway") == "1", cc=str(form.get("cc", "")),
-                                  bcc=str(form.get("bcc", "")), draft_key=composer.draft_key(form))
+                                  bcc=str(form.get("bcc", "")))
     except conversations.NewerMessages as newer:
         # held: the writer reviews what arrived, then sends anyway or edits; the draft keeps what they wrote
         await composer.keep(request, conversation_id, form)
