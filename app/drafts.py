@@ -48,7 +48,7 @@ class TooLarge(Invalid):
 class Upload:
     filename: str
     content_type: str
-    data: bytes
+    data: bytes | bytearray  # as read from the upload, not copied
 
 
 @dataclass
@@ -155,10 +155,11 @@ async def _check(tx: Tx, actor: AnyActor, conversation_id: int | None) -> str | 
     return kind
 
 
-async def check_writer(db: Database, actor: AnyActor, conversation_id: int | None) -> None:
-    """Refuse before an upload is read: not allowed to write here, or no such conversation."""
+async def check_writer(db: Database, actor: AnyActor, conversation_id: int | None, *, files: bool = False) -> None:
+    """Refuse before an upload is read: not allowed to write here, no such conversation, or (files) a forum thread."""
     async with db.transaction(actor.org_id, readonly=True) as tx:
-        await _check(tx, actor, conversation_id)
+        if await _check(tx, actor, conversation_id) == "forum" and files:
+            raise Invalid(N_("Files go with mail only."), "files")
 
 
 async def _save_in(tx: Tx, actor: AnyActor, conversation_id: int | None, generation: int | None,

@@ -305,3 +305,17 @@ async def test_a_new_mail_appears_in_every_members_queue_as_it_is_sent(team):  #
         lambda: conversations.start_mail(team.db, team.admin, channel_id=channel, to=unique_email("kund"),
                                          subject="Er offert", body="Hej!"),
         expect_kinds={"conversation.created", "message.added", "message.delivery_changed"})
+
+
+async def test_files_and_copies_go_with_mail_only(db, client):
+    admin = await make_org(db)
+    thread = await make_conversation(db, admin.actor.org_id, await make_channel(db, admin, kind="forum"))
+    await login(client, admin.email)
+    path = f"/conversations/{thread}"
+    page = (await client.get(path)).text
+    assert 'name="files"' not in page and 'name="cc"' not in page
+    form = await _form(client, path)
+    refused = await _upload(client, path, form, [("a.txt", b"hej", "text/plain")])
+    assert refused.status_code == 400 and "Filer går bara att bifoga i e-post." in refused.text
+    refused = await client.post(f"{path}/reply", data={**form, "body": "Svar", "cc": "chef@firma.example"})
+    assert refused.status_code == 400 and "går bara att använda i e-post" in refused.text

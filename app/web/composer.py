@@ -25,7 +25,7 @@ from app.errors import Invalid
 from app.i18n import N_
 from app.templating import render
 from app.web.base import actor_of, error_text, locale_of, login_required, page, redirect
-from app.web.middleware import _text
+from app.web.middleware import form_text
 
 TEXT_ROOM = 1024 * 1024  # the text fields and the multipart framing, besides the files themselves
 # form field → draft field
@@ -128,8 +128,8 @@ async def read_upload(request: Request, limit: int) -> UploadForm:
         name, value = bytes(header[0]).lower(), bytes(header[1])
         if name == b"content-disposition":
             _, params = parse_options_header(value)
-            parts[-1].name = _text(params.get(b"name", b""))
-            parts[-1].filename = _text(params[b"filename"]) if b"filename" in params else None
+            parts[-1].name = form_text(params.get(b"name", b""))
+            parts[-1].filename = form_text(params[b"filename"]) if b"filename" in params else None
         elif name == b"content-type":
             parts[-1].content_type = value.decode("latin-1")
         header[0].clear()
@@ -147,11 +147,11 @@ async def read_upload(request: Request, limit: int) -> UploadForm:
         received += len(chunk)
         if received > cap:
             # the parts that ended before this one are whole; the last may be cut off
-            raise BodyTooLarge({p.name: _text(p.data) for p in parts[:-1] if p.filename is None})
+            raise BodyTooLarge({p.name: form_text(p.data) for p in parts[:-1] if p.filename is None})
         parser.write(chunk)
     parser.finalize()
-    return UploadForm({p.name: _text(p.data) for p in parts if p.filename is None},
-                      [drafts.Upload(p.filename, p.content_type, bytes(p.data)) for p in parts
+    return UploadForm({p.name: form_text(p.data) for p in parts if p.filename is None},
+                      [drafts.Upload(p.filename, p.content_type, p.data) for p in parts
                        if p.filename is not None and (p.filename or p.data)])
 
 
@@ -159,9 +159,9 @@ async def upload(request: Request, conversation_id: int | None, back: str, page_
     """Files for the person's draft here, with the text typed beside them; back to the page, or (from
     the page's script) the draft's file list. Too big: 413, with what was typed kept."""
     db, actor = request.app.state.db, actor_of(request)
-    await drafts.check_writer(db, actor, conversation_id)  # before reading a byte of it
     error, status = None, 200
     try:
+        await drafts.check_writer(db, actor, conversation_id, files=True)  # before reading a byte of it
         form = await read_upload(request, await drafts.room(db, actor, conversation_id, budget(request)))
         await drafts.add_files(db, actor, conversation_id, _generation(form.fields), form.files, budget(request),
                                **draft_fields(form.fields))

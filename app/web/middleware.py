@@ -290,15 +290,16 @@ def _multipart_fields(options: dict[bytes, bytes], body: bytes) -> dict[str, lis
         _, params = parse_options_header(disposition)
         if b"name" not in params:
             raise ValueError("form part without a name")
-        name = _text(params[b"name"])
+        name = form_text(params[b"name"])
         if b"filename" in params:
-            _text(params[b"filename"])  # a file's content is bytes, its name is text
+            form_text(params[b"filename"])  # a file's content is bytes, its name is text
         else:
-            fields.setdefault(name, []).append(_text(data))
+            fields.setdefault(name, []).append(form_text(data))
     return fields
 
 
-def _text(raw: bytes | bytearray) -> str:
+def form_text(raw: bytes | bytearray) -> str:
+    """A form field (or file name) as text: strict UTF-8, no NUL; ValueError otherwise (the upload route reads its own)."""
     text = raw.decode("utf-8")  # strict: UnicodeDecodeError is a ValueError
     if "\x00" in text:
         raise ValueError("NUL in form")
