@@ -37,6 +37,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "conversation.auto_assign": frozenset({SYSTEM}),  # a new mail case, by the mailbox's rule
     "sender.block": frozenset({ADMIN, EDITOR}),
     "sender.unblock": frozenset({ADMIN}),
+    # the reply composer (issue 7): drafts, new mails, sending a failed reply again
+    "draft.write": frozenset({ADMIN, EDITOR}),
+    "conversation.start": frozenset({ADMIN, EDITOR}),  # a new mail to a customer opens a case
+    "message.resend": frozenset({ADMIN, EDITOR}),
 }
 
 # the kinds of message each kind of actor may write

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 
 import asyncpg
 
@@ -22,7 +23,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 CHANNELS = """
 SELECT c.id, c.kind, c.name, c.colour, c.address, c.ingress_local_part, c.response_target_minutes, c.created_at,
-       c.auto_assign,
+       c.auto_assign, c.signature,
        (SELECT count(*) FROM conversations v
         WHERE v.org_id = c.org_id AND v.channel_id = c.id AND v.status = 'open' AND NOT v.spam) AS open_count
 FROM channels c WHERE c.org_id = $1 {where}
@@ -65,8 +66,10 @@ def _ingress_local_part(address: str) -> str:
 
 
 async def update_channel(db: Database, actor: AnyActor, channel_id: int, *, name: str, colour: str, address: str,
-                         response_target_minutes: int | str, auto_assign: str | None = None) -> None:
-    """Rename, recolour, readdress or retarget a channel, or set how new mail is assigned; its kind stays."""
+                         response_target_minutes: int | str, auto_assign: str | None = None,
+                         signature: str | None = None) -> None:
+    """Rename, recolour, readdress or retarget a channel; for a mailbox, set how new mail is assigned
+    and its signature (None: kept). Its kind stays."""
     require(actor, "channel.manage")
     if auto_assign is not None and auto_assign not in AUTO_ASSIGN:
         raise Invalid(N_("Choose how new mail is assigned."), "auto_assign")
@@ -78,15 +81,16 @@ async def update_channel(db: Database, actor: AnyActor, channel_id: int, *, name
                 raise NotFound()
             _, name, colour, address, target = _clean(kind, name, colour, address, response_target_minutes)
             if kind != "mailbox":
-                auto_assign = None  # forum threads are not assigned automatically
+                auto_assign = signature = None  # forum threads are not assigned automatically, nor signed
+            signature = clean_signature(signature) if signature is not None else None
             changed = await tx.fetchval(
                 """UPDATE channels SET name = $3, colour = $4, address = $5, response_target_minutes = $6,
-                                       auto_assign = COALESCE($7, auto_assign)
+                                       auto_assign = COALESCE($7, auto_assign), signature = COALESCE($8, signature)
                    WHERE org_id = $1 AND id = $2
-                     AND (name, colour, address, response_target_minutes, auto_assign)
-                         IS DISTINCT FROM ($3, $4, $5, $6, COALESCE($7, auto_assign))
+                     AND (name, colour, address, response_target_minutes, auto_assign, signature)
+                         IS DISTINCT FROM ($3, $4, $5, $6, COALESCE($7, auto_assign), COALESCE($8, signature))
                    RETURNING 1""",
-                actor.org_id, channel_id, name, colour, address, target, auto_assign,
+                actor.org_id, channel_id, name, colour, address, target, auto_assign, signature,
             )
             if changed:
                 await tx.emit("channel.updated", channel_id=channel_id, actor_id=actor.user_id)
@@ -110,3 +114,17 @@ async def create_channel(db: Database, actor: AnyActor, *, kind: str, name: str,
     except asyncpg.UniqueViolationError:
         raise Invalid(N_("That address is already in use."), "address") from None
     return channel_id
+
+
+MAX_SIGNATURE = 2000
+
+
+def clean_signature(text: str | None) -> str:
+    """A mailbox's signature: plain text lines, trimmed; line breaks and tabs are its only control characters."""
+    lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = "\n".join(line.rstrip() for line in lines).strip("\n")
+    if len(text) > MAX_SIGNATURE:
+        raise Invalid(N_("That is too long: at most %(max)s characters."), "signature", max=MAX_SIGNATURE)
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+        raise Invalid(N_("The signature holds characters that cannot be shown."), "signature")
+    return text

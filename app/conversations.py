@@ -1,15 +1,17 @@
 """Conversations: mail cases and forum threads in one table, with their messages."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from app import notifications
+from app import drafts, notifications
 from app.actors import AnyActor, require, require_message_kind
 from app.db import Database, Tx
 from app.mail import outgoing
 from app.errors import Invalid, NotFound
 from app.i18n import N_
+from app.text import clean_address, clean_name
 
 MESSAGE_KINDS = ("customer", "editor", "note", "comment")
 STATUSES = {"mail": ("open", "waiting", "closed"), "forum": ("open", "archived", "hidden")}
@@ -91,7 +93,8 @@ async def get(db: Database, org_id: int, conversation_id: int):
 MESSAGES = """
 SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
        m.raw_mail_id, m.auto_submitted, m.author_id, m.delivery_state, m.delivery_error,
-       m.body_html IS NOT NULL AS has_html, u.name AS author_name, cu.name AS customer_name
+       m.body_html IS NOT NULL AS has_html, u.name AS author_name, cu.name AS customer_name,
+       m.cc, m.bcc
 FROM messages m
 LEFT JOIN users u ON u.id = m.author_id
 LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
@@ -255,21 +258,30 @@ MAX_BODY = 100_000
 
 
 async def reply(db: Database, actor: AnyActor, conversation_id: int, body: str, *, seen_message_id: int,
-                send_anyway: bool = False) -> int:
+                send_anyway: bool = False, cc: str = "", bcc: str = "") -> int:
     """An editor's public answer: a mail to the customer (queued to send), or an answer in the forum.
 
     Held (NewerMessages) when the customer or another editor wrote after the newest message the
     writer had seen, unless they chose to send anyway: no two answers cross unseen.
+    A mail goes with the mailbox's signature, the Cc and Bcc given (addresses separated by commas,
+    semicolons or spaces) and the files of the writer's draft, which it empties.
     """
-    body = _clean_body(body)
+    body, copies, blind = _clean_body(body), addresses(cc, "cc"), addresses(bcc, "bcc")
     async with db.transaction(actor.org_id) as tx:
         kind = await _locked_kind(tx, conversation_id)
+        if kind != "mail" and (copies or blind):
+            raise Invalid(N_("Cc and Bcc go with mail only."), "cc")
         newer = await tx.fetch(NEWER_THAN_SEEN, actor.org_id, conversation_id, seen_message_id, actor.user_id)
         if newer and not send_anyway:
             raise NewerMessages(newer)
-        message_id = await add_in(tx, actor, conversation_id, kind="editor", body=body)
         if kind == "mail":
-            await outgoing.queue_send(tx, message_id)  # goes out once this transaction commits
+            body = signed(body, await tx.fetchval(
+                """SELECT ch.signature FROM conversations v JOIN channels ch ON ch.org_id = v.org_id
+                   AND ch.id = v.channel_id WHERE v.org_id = $1 AND v.id = $2""", actor.org_id, conversation_id))
+        message_id = await add_in(tx, actor, conversation_id, kind="editor", body=body)
+        await drafts.send_in(tx, actor, conversation_id, message_id)
+        if kind == "mail":
+            await outgoing.queue_send(tx, message_id, cc=copies, bcc=blind)  # goes out once this transaction commits
     return message_id
 
 
@@ -362,3 +374,83 @@ async def mark_no_reply_needed(db: Database, actor: AnyActor, conversation_id: i
         await tx.execute(REFRESH_NEEDS_REPLY, actor.org_id, conversation_id)
         await tx.emit("conversation.no_reply_needed", conversation_id=conversation_id, message_id=message_id,
                       actor_id=actor.user_id)
+
+
+# --- the reply composer: signatures, Cc and Bcc, new mails, sending again (issue 7) -----------------
+
+MAX_RECIPIENTS = 50
+_ADDRESS_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def addresses(text: str | None, field: str) -> list[str]:
+    """Addresses typed into To, Cc or Bcc (separated by commas, semicolons or spaces), each one we can mail."""
+    found: list[str] = []
+    for typed in _ADDRESS_SEPARATORS.split(text or ""):
+        if not typed:
+            continue
+        try:
+            address = clean_address(typed)
+            outgoing.address(None, address)
+        except (Invalid, outgoing.Unsendable):
+            raise Invalid(N_("%(address)s is not an e-mail address we can send to."), field,
+                          address=typed[:100]) from None
+        if address not in found:
+            found.append(address)
+    if len(found) > MAX_RECIPIENTS:
+        raise Invalid(N_("That is too many addresses: at most %(max)s."), field, max=MAX_RECIPIENTS)
+    return found
+
+
+def signed(body: str, signature: str | None) -> str:
+    """The text with the mailbox's signature below the usual "-- " line, when it has one."""
+    return f"{body}\n\n-- \n{signature}" if signature else body
+
+
+async def start_mail(db: Database, actor: AnyActor, *, channel_id: int | str, to: str, subject: str, body: str,
+                     cc: str = "", bcc: str = "") -> int:
+    """A new mail from us to a customer: it opens a mail case, queued to send, that their answer threads into.
+
+    Takes the writer's new-mail draft's files along and empties it; returns the new conversation.
+    """
+    require(actor, "conversation.start")
+    recipients = addresses(to, "to")
+    if len(recipients) != 1:
+        raise Invalid(N_("Enter the customer's e-mail address (one)."), "to")
+    subject = clean_name(subject, "subject", outgoing.MAX_SUBJECT, message=N_("Write a subject."))
+    body, copies, blind = _clean_body(body), addresses(cc, "cc"), addresses(bcc, "bcc")
+    try:
+        channel_id = int(channel_id)
+    except (TypeError, ValueError):
+        raise Invalid(N_("Choose a mailbox."), "channel_id") from None
+    async with db.transaction(actor.org_id) as tx:
+        signature = await tx.fetchval("SELECT signature FROM channels WHERE org_id = $1 AND id = $2 AND kind = 'mailbox'",
+                                      tx.org_id, channel_id) if 0 < channel_id < 2**63 else None
+        if signature is None:
+            raise NotFound()  # no such mailbox here (another organisation's, or gone)
+        require_message_kind(actor, "editor", "mail")
+        conversation_id = await new_case_in(tx, channel_id=channel_id, kind="mail",
+                                            customer_id=await _customer(tx, "", recipients[0]), subject=subject)
+        message_id = await _insert_message(tx, conversation_id, "editor", signed(body, signature),
+                                           author_id=actor.user_id, customer_id=None, at=None, language=None,
+                                           mail=None)
+        await drafts.send_in(tx, actor, None, message_id)
+        await outgoing.queue_send(tx, message_id, cc=copies, bcc=blind)
+    return conversation_id
+
+
+async def resend(db: Database, actor: AnyActor, conversation_id: int, message_id: int) -> None:
+    """Send a reply that could not be sent once more (a new send job, the same Message-ID).
+
+    One on its way already is left to go; one that was sent is refused: the customer has it.
+    """
+    require(actor, "message.resend")
+    async with db.transaction(actor.org_id) as tx:
+        conversation_id = await current_case(tx, conversation_id)  # from a page of a case merged since
+        state = await tx.fetchval(
+            """SELECT delivery_state FROM messages WHERE org_id = $1 AND conversation_id = $2 AND id = $3
+               AND delivery_state IS NOT NULL FOR UPDATE""", tx.org_id, conversation_id, message_id)
+        if state is None:
+            raise NotFound()
+        if state == "sent":
+            raise Invalid(N_("That reply was sent already."))
+        await outgoing.queue_send(tx, message_id)

@@ -49,3 +49,61 @@
     if (button) insert(area, button.dataset.text, before.length - typed[2].length - 2, before.length);
   });
 })();
+
+
+// The reply composer: chosen files go up at once, with progress, into the writer's draft; the Attach
+// button (for browsers without this script) hides. A file too big for a mail is refused before it goes.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".attach-button").forEach(function (b) { b.hidden = true; });
+  });
+
+  function showError(list, text) {
+    var p = list.querySelector(".error") || document.createElement("p");
+    p.className = "error";
+    p.setAttribute("role", "alert");
+    p.textContent = text;
+    list.insertBefore(p, list.firstChild);
+  }
+
+  document.addEventListener("change", function (e) {
+    var input = e.target;
+    if (!input.classList || !input.classList.contains("composer-files") || !input.files.length) return;
+    var form = input.form, list = form.querySelector("#draft-files");
+    var progress = form.querySelector(".upload-progress"), total = 0;
+    for (var i = 0; i < input.files.length; i++) total += input.files[i].size;
+    if (total > Number(list.dataset.room)) {
+      showError(list, list.dataset.tooBig);
+      input.value = "";
+      return;
+    }
+    var data = new FormData(form);  // the text typed so far is saved with the files
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", input.dataset.uploadUrl);
+    xhr.setRequestHeader("X-CSRF-Token", form.querySelector("input[name=csrf_token]").value);
+    xhr.setRequestHeader("HX-Request", "true");  // answer with the file list, not the page
+    xhr.upload.onprogress = function (p) { if (p.lengthComputable) progress.value = p.loaded / p.total; };
+    xhr.onload = function () {
+      progress.hidden = true;
+      input.value = "";
+      if (xhr.getResponseHeader("Content-Type").indexOf("text/html") === 0 && xhr.responseText.indexOf('id="draft-files"') >= 0) {
+        list.outerHTML = xhr.responseText;
+      } else {
+        showError(list, xhr.statusText || String(xhr.status));
+      }
+    };
+    xhr.onerror = function () { progress.hidden = true; showError(list, list.dataset.failed || "Upload failed"); };
+    progress.value = 0;
+    progress.hidden = false;
+    xhr.send(data);
+  });
+
+  // New mail: the chosen mailbox's signature shows below the text.
+  document.addEventListener("change", function (e) {
+    if (!e.target.classList || !e.target.classList.contains("mailbox-choice")) return;
+    e.target.form.querySelectorAll(".signature[data-channel-id]").forEach(function (s) {
+      s.hidden = s.dataset.channelId !== e.target.value;
+    });
+  });
+})();

@@ -30,6 +30,9 @@ BOOKKEEPING = {"events", "organizations", "sessions", "users", "schema_migration
 # IMAP polling: each mailbox's poll schedule and last outcome change every poll; the (not live) channel
 # settings page reads them when it loads, and an event per poll per minute would flood the log.
 BOOKKEEPING |= {"imap_polls"}
+# The reply composer (issue 7): a draft and its uploaded files show only to their writer, never pushed to
+# anyone; file contents (blobs) show only through attachments, whose rows come with message.added.
+BOOKKEEPING |= {"drafts", "draft_files", "blobs"}
 # Rows changed per table. PostgreSQL 15 keeps earlier transactions' counts here until it flushes
 # them (about once a second), so what one transaction changed is the difference from its start.
 ROWS_CHANGED = """

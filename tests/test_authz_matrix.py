@@ -90,6 +90,15 @@ MATRIX = [
     ("GET", "/admin/blocked", ADMINS_ONLY, None),
     ("POST", "/admin/blocked", ADMINS_ONLY, lambda: {"pattern": unique_email("reklam")}),
     ("POST", "/admin/blocked/{block}/delete", ADMINS_OF_A, dict),
+    # the reply composer (issue 7)
+    ("POST", "/conversations/{conversation}/uploads", EDITORS_OF_A, dict),
+    ("POST", "/conversations/{conversation}/draft", EDITORS_OF_A, lambda: {"body": "Ett utkast"}),
+    ("POST", "/conversations/{conversation}/resend", EDITORS_OF_A, lambda: {"message_id": "{failed_reply}"}),
+    ("GET", "/compose", EDITORS_ONLY, None),
+    ("POST", "/compose", EDITORS_OF_A, lambda: {"channel_id": "{channel}", "to": unique_email("kund"),
+                                                "subject": "Hej", "body": "Hej!"}),
+    ("POST", "/compose/uploads", EDITORS_ONLY, dict),
+    ("POST", "/compose/draft", EDITORS_ONLY, lambda: {"body": "Ett nytt mejl"}),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
@@ -172,6 +181,7 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
         ids["html_message"] = await tx.fetchval("SELECT id FROM messages WHERE org_id = $1 AND raw_mail_id = $2",
                                                 org_a, raw_mail)
     ids["block"] = await blocking.block(db, admin.actor, "reklam.example")
+    ids["failed_reply"] = await _a_failed_reply(db, admin.actor, conversation)  # the reply composer (issue 7)
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):
@@ -197,3 +207,15 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
         for client, _ in clients.values():
             await client.aclose()
     assert not wrong, "\n".join(wrong)
+
+
+async def _a_failed_reply(db, editor, conversation_id: int) -> int:
+    """A reply in A's case whose sending failed for good (it can be sent again)."""
+    from types import SimpleNamespace
+
+    from app.mail import outgoing
+    from tests.test_mail_out import queue_reply
+
+    message_id = await queue_reply(db, editor, conversation_id)
+    await outgoing.send_gave_up(db, SimpleNamespace(org_id=editor.org_id, payload={"message_id": message_id}), "x")
+    return message_id

@@ -122,6 +122,10 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
                            org_id, conv, tag)
     finally:
         await conn.close()
+    from app import drafts  # the reply composer (issue 7): a draft with a file
+
+    await drafts.add_files(db, admin.actor, conv, None, [drafts.Upload("utkast.txt", "text/plain", b"hej")], 10_000,
+                           body="Ett utkast")
 
 
 async def test_every_tenant_table_shows_only_the_current_organisations_rows(db, settings):

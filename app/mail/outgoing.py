@@ -49,6 +49,15 @@ class Unsendable(ValueError):
     """This reply cannot become a mail (no usable address, say); trying again would not help."""
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply: its name as we keep it (app/drafts.py safe_filename), type and bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 # --- the relay -----------------------------------------------------------------------------
 
 
@@ -121,6 +130,8 @@ _MSG_ID = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.\[\
 # "Re:", "SV:", "Fwd[2]:" … at the start, any number; "[#123]" case tags anywhere
 _PREFIXES = re.compile(r"^\s*(?:(?:re|sv|aw|vs|vb|fw|fwd)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE)
 _CASE_TAG = re.compile(r"\s*\[#\d{1,15}\]")
+# an attachment's type as a plain type/subtype that is not itself a container of parts
+_CONTENT_TYPE = re.compile(r"(?!multipart/|message/)[a-z0-9.+-]{1,100}/[a-z0-9.+-]{1,100}")
 
 
 def one_line(text: str | None, limit: int) -> str:
@@ -153,26 +164,40 @@ def address(name: str | None, addr: str | None) -> Address:
     return Address(display_name=one_line(name, MAX_NAME), username=local, domain=domain)
 
 
+def attachment_type(value: str | None) -> str:
+    """A file's declared type if it is a plain type/subtype, else application/octet-stream."""
+    value = (value or "").split(";")[0].strip().lower()
+    return value if _CONTENT_TYPE.fullmatch(value) else "application/octet-stream"
+
+
 def _msg_ids(ids: Sequence[str | None]) -> list[str]:
     """Stored Message-IDs (from customers' mail: hostile) that are plain msg-ids, others dropped."""
     return [i for i in ids if i and len(i) <= 250 and "=?" not in i and _MSG_ID.fullmatch(i)]
 
 
-def reply_subject(subject: str | None, case_number: int) -> str:
-    """"Re: <subject> [#N]": earlier Re:/Sv:/Fwd: prefixes and case tags dropped, so each stays once."""
+def reply_subject(subject: str | None, case_number: int, *, reply: bool = True) -> str:
+    """"Re: <subject> [#N]": earlier Re:/Sv:/Fwd: prefixes and case tags dropped, so each stays once.
+
+    The mail that opens a case (a new mail we start) has no "Re:".
+    """
     text, previous = one_line(subject, 1000), None
     while text != previous:
         previous = text
         text = _CASE_TAG.sub("", _PREFIXES.sub("", text)).strip()
-    text = text[:MAX_SUBJECT].strip()
-    return f"Re: {text} [#{case_number}]" if text else f"Re: [#{case_number}]"
+    text = " ".join([*(["Re:"] if reply else []), *([text[:MAX_SUBJECT].strip()] if text else [])])
+    return f"{text} [#{case_number}]" if text else f"[#{case_number}]"
 
 
 def compose(*, mailbox_name: str, mailbox_address: str, customer_name: str | None, customer_address: str | None,
             subject: str | None, case_number: int, message_id: str, body: str,
-            in_reply_to: str | None = None, references: Sequence[str] = (), at: datetime | None = None
+            in_reply_to: str | None = None, references: Sequence[str] = (), at: datetime | None = None,
+            cc: Sequence[str] = (), attachments: Sequence[Attachment] = (), opens_case: bool = False
             ) -> EmailMessage:
-    """The reply as a mail, built only from these fields, each checked; Unsendable when it cannot be."""
+    """The reply as a mail, built only from these fields, each checked; Unsendable when it cannot be.
+
+    Cc goes into the headers; Bcc never does (the envelope alone carries it: see send_job).
+    With attachments the mail is multipart/mixed: the text first, then each file.
+    """
     if not customer_address:
         raise Unsendable("the customer has no e-mail address")
     [own_id] = _msg_ids([message_id]) or [None]
@@ -184,7 +209,9 @@ def compose(*, mailbox_name: str, mailbox_address: str, customer_name: str | Non
     mail = EmailMessage(policy=POLICY)
     mail["From"] = address(mailbox_name, mailbox_address)
     mail["To"] = address(customer_name, customer_address)
-    mail["Subject"] = reply_subject(subject, case_number)
+    if cc:
+        mail["Cc"] = [address(None, a) for a in cc]
+    mail["Subject"] = reply_subject(subject, case_number, reply=not opens_case)
     mail["Date"] = format_datetime((at or datetime.now(timezone.utc)).astimezone(timezone.utc))
     mail["Message-ID"] = f"<{own_id}>"
     if parent := _msg_ids([in_reply_to]):
@@ -194,6 +221,9 @@ def compose(*, mailbox_name: str, mailbox_address: str, customer_name: str | Non
     text = "".join(ch for ch in (body or "").replace("\r\n", "\n").replace("\r", "\n")
                    if ch in "\n\t" or not _CONTROL.match(ch))
     mail.set_content(text.rstrip("\n") + "\n", charset="utf-8", cte="quoted-printable")
+    for a in attachments:
+        maintype, _, subtype = attachment_type(a.content_type).partition("/")
+        mail.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=one_line(a.filename, 255) or "file")
     _check_headers(mail)
     return mail
 
@@ -222,13 +252,16 @@ FOR UPDATE OF m
 
 MARK_QUEUED = """
 UPDATE messages SET mail_message_id = COALESCE(mail_message_id, $3), delivery_state = 'queued',
-                    delivery_error = NULL, send_job_id = $4
+                    delivery_error = NULL, send_job_id = $4, cc = COALESCE($5, cc), bcc = COALESCE($6, bcc)
 WHERE org_id = $1 AND id = $2
 RETURNING conversation_id
 """
 
 REPLY = """
 SELECT m.id, m.conversation_id, m.kind, m.body_text, m.mail_message_id, m.delivery_state, m.created_at,
+       m.cc, m.bcc, NOT EXISTS (SELECT 1 FROM messages p WHERE p.org_id = m.org_id
+                                AND p.conversation_id = m.conversation_id AND p.kind <> 'note'
+                                AND (p.created_at, p.id) < (m.created_at, m.id)) AS opens_case,
        v.subject, v.case_number, cu.name AS customer_name, cu.email AS customer_email,
        ch.name AS mailbox_name, ch.address AS mailbox_address, ch.relay_host, ch.relay_port
 FROM messages m
@@ -244,6 +277,12 @@ SELECT kind, mail_message_id FROM messages
 WHERE org_id = $1 AND conversation_id = $2 AND mail_message_id IS NOT NULL
   AND kind IN ('customer', 'editor') AND (created_at, id) < ($4, $3)
 ORDER BY created_at, id
+"""
+
+ATTACHMENTS = """
+SELECT a.filename, a.content_type, b.data FROM attachments a
+JOIN blobs b ON b.org_id = a.org_id AND b.sha256 = a.sha256
+WHERE a.org_id = $1 AND a.message_id = $2 ORDER BY a.id
 """
 
 # Only a pending reply changes state: "sent" and "failed" are final for its job.
@@ -273,10 +312,12 @@ def _id_domain(mailbox_address: str) -> str:
     return domain if _ADDRESS.fullmatch(f"x@{domain}") else "samsyn.invalid"
 
 
-async def queue_send(tx: Tx, message_id: int) -> None:
+async def queue_send(tx: Tx, message_id: int, *, cc: Sequence[str] | None = None,
+                     bcc: Sequence[str] | None = None) -> None:
     """Queue an editor's reply in a mail case to be mailed, in the transaction that wrote it.
 
     Its Message-ID is stored now: the customer's answer threads back by it, and every attempt sends it.
+    Cc and Bcc (checked addresses) are stored with it; None keeps those it has (sending a failed reply again).
     """
     row = await tx.fetchrow(QUEUE_LOOKUP, tx.org_id, message_id)
     if row is None:
@@ -287,7 +328,8 @@ async def queue_send(tx: Tx, message_id: int) -> None:
         return  # on its way or gone already
     job_id = await jobs.enqueue(tx, SEND, {"message_id": message_id}, max_attempts=SEND_ATTEMPTS)
     own_id = f"{uuid.uuid4().hex}@{_id_domain(row['mailbox_address'])}"
-    conversation_id = await tx.fetchval(MARK_QUEUED, tx.org_id, message_id, own_id, job_id)
+    conversation_id = await tx.fetchval(MARK_QUEUED, tx.org_id, message_id, own_id, job_id,
+                                        None if cc is None else list(cc), None if bcc is None else list(bcc))
     await tx.emit("message.delivery_changed", conversation_id=conversation_id, message_id=message_id,
                   state="queued")
 
@@ -333,6 +375,7 @@ async def send_job(db: Database, job) -> None:
         reply = await tx.fetchrow(REPLY, org_id, message_id)
         thread = [] if reply is None else await tx.fetch(THREAD, org_id, reply["conversation_id"], message_id,
                                                           reply["created_at"])
+        files = [] if reply is None else [Attachment(**f) for f in await tx.fetch(ATTACHMENTS, org_id, message_id)]
     if reply is None or reply["delivery_state"] not in PENDING:
         return  # sent or given up by an earlier run: never mail the customer twice
     customer_ids = [r["mail_message_id"] for r in thread if r["kind"] == "customer"]
@@ -342,9 +385,13 @@ async def send_job(db: Database, job) -> None:
                        subject=reply["subject"], case_number=reply["case_number"],
                        message_id=reply["mail_message_id"], body=reply["body_text"],
                        in_reply_to=customer_ids[-1] if customer_ids else None,
-                       references=[r["mail_message_id"] for r in thread])
+                       references=[r["mail_message_id"] for r in thread], cc=reply["cc"], attachments=files,
+                       opens_case=reply["opens_case"])
         sender = mail["From"].addresses[0].addr_spec
-        recipient = mail["To"].addresses[0].addr_spec
+        # the envelope: To, Cc and Bcc, each once; Bcc is in no header
+        copies = [a.addr_spec for a in mail["Cc"].addresses] if mail["Cc"] else []
+        blind = [address(None, a).addr_spec for a in reply["bcc"]]
+        recipients = list(dict.fromkeys([mail["To"].addresses[0].addr_spec, *copies, *blind]))
         data = mail.as_bytes(policy=POLICY)
     except Unsendable as exc:
         await _record(db, org_id, message_id, "failed", str(exc))
@@ -352,7 +399,7 @@ async def send_job(db: Database, job) -> None:
     relay = relay_for(reply["relay_host"], reply["relay_port"])
     try:
         async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
-            await aiosmtplib.send(data, sender=sender, recipients=[recipient], hostname=relay.host,
+            await aiosmtplib.send(data, sender=sender, recipients=recipients, hostname=relay.host,
                                   port=relay.port, username=relay.username or None,
                                   password=relay.password or None, start_tls=relay.starttls,
                                   timeout=SMTP_TIMEOUT_SECONDS)

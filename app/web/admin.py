@@ -126,8 +126,9 @@ async def edit_channel(request: Request) -> Response:
     channel = await channels.get_channel(db, actor.org_id, path_id(request))
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("name", "colour", "address", "response_target_minutes")}
-    if channel["kind"] == "mailbox":
+    if channel["kind"] == "mailbox":  # how new cases are assigned, and the signature below every reply
         values["auto_assign"] = str(form.get("auto_assign", "off"))
+        values["signature"] = str(form.get("signature", ""))
     try:
         await channels.update_channel(db, actor, channel["id"], **values)
     except Invalid as exc:

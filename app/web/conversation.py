@@ -5,8 +5,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import accounts, blocking, canned, case_tools, conversations, followups, history, tags
+from app import accounts, blocking, canned, case_tools, channels, conversations, followups, history, tags
 from app.errors import Invalid, NotFound
+from app.web import composer
 from app.web.base import actor_of, error_text, login_required, page, path_id, redirect
 
 
@@ -20,7 +21,11 @@ async def _page(request: Request, conversation_id: int, status: int = 200, **ext
     return page(request, "pages/conversation.html", status, **case, editors=editors,
                 all_tags=await tags.tag_list(db, actor.org_id), canned_replies=offered,
                 statuses=conversations.STATUSES[row["kind"]],
-                seen=max((m["id"] for m in messages), default=0), **extra)
+                seen=max((m["id"] for m in messages), default=0),
+                # the reply composer: the person's draft and the mailbox's signature (issue 7)
+                **(await composer.context(request, conversation_id) if actor.can_edit else {}),
+                signature=(await channels.get_channel(db, actor.org_id, row["channel_id"]))["signature"],
+                **extra)
 
 
 @login_required
@@ -42,15 +47,19 @@ def _int(value, default: int = 0) -> int:
 @login_required
 async def reply(request: Request) -> Response:
     conversation_id, form = path_id(request), await request.form()
-    body = str(form.get("body", ""))
     try:
-        await conversations.reply(request.app.state.db, actor_of(request), conversation_id, body,
-                                  seen_message_id=_int(form.get("seen")), send_anyway=form.get("send_anyway") == "1")
+        composer.refuse_unattached(form)
+        await conversations.reply(request.app.state.db, actor_of(request), conversation_id,
+                                  str(form.get("body", "")), seen_message_id=_int(form.get("seen")),
+                                  send_anyway=form.get("send_anyway") == "1", cc=str(form.get("cc", "")),
+                                  bcc=str(form.get("bcc", "")))
     except conversations.NewerMessages as newer:
-        # held: the writer reviews what arrived, then sends anyway or edits; the draft stays in the form
-        return await _page(request, conversation_id, 409, draft=body, newer=newer.messages)
+        # held: the writer reviews what arrived, then sends anyway or edits; the draft keeps what they wrote
+        await composer.keep(request, conversation_id, form)
+        return await _page(request, conversation_id, 409, newer=newer.messages)
     except Invalid as exc:
-        return await _page(request, conversation_id, 400, draft=body, reply_error=error_text(request, exc))
+        await composer.keep(request, conversation_id, form)
+        return await _page(request, conversation_id, 400, reply_error=error_text(request, exc))
     return _back(conversation_id)
 
 
@@ -178,6 +187,35 @@ async def formatted(request: Request) -> Response:
         "content-security-policy": FORMATTED_CSP, "x-frame-options": "SAMEORIGIN"})
 
 
+# --- the reply composer: uploads, drafts, sending a failed reply again (issue 7) ---------------------
+
+@login_required
+async def upload(request: Request) -> Response:
+    conversation_id = path_id(request)
+
+    async def again(request: Request, status: int, **extra) -> Response:
+        return await _page(request, conversation_id, status, **extra)
+
+    return await composer.upload(request, conversation_id, f"/conversations/{conversation_id}#composer", again)
+
+
+@login_required
+async def draft(request: Request) -> Response:
+    conversation_id = path_id(request)
+    return await composer.save_draft(request, conversation_id, f"/conversations/{conversation_id}#composer")
+
+
+@login_required
+async def resend(request: Request) -> Response:
+    conversation_id, form = path_id(request), await request.form()
+    try:
+        await conversations.resend(request.app.state.db, actor_of(request), conversation_id,
+                                   _int(form.get("message_id"), -1))
+    except Invalid as exc:
+        return await _page(request, conversation_id, 400, resend_error=error_text(request, exc))
+    return _back(conversation_id)
+
+
 routes = [
     Route("/conversations/{id:int}", show),
     Route("/conversations/{id:int}/reply", reply, methods=["POST"]),
@@ -194,4 +232,8 @@ routes = [
     Route("/conversations/{id:int}/split", split, methods=["POST"]),
     Route("/conversations/{id:int}/merge", merge, methods=["POST"]),
     Route("/messages/{id:int}/html", formatted),
+    # the reply composer (issue 7)
+    Route("/conversations/{id:int}/uploads", upload, methods=["POST"]),
+    Route("/conversations/{id:int}/draft", draft, methods=["POST"]),
+    Route("/conversations/{id:int}/resend", resend, methods=["POST"]),
 ]
