@@ -152,9 +152,10 @@ ORDER BY m.user_id
 async def auto_assign_in(tx: Tx, actor: System, conversation_id: int, channel_id: int) -> int | None:
     """Assign a new case by its mailbox's rule (round robin or least loaded); None when off or no one is here."""
     require(actor, "conversation.auto_assign")
-    # The channel's row is locked, so two cases arriving at once are assigned one after the other.
+    # The channel's row is locked, so two cases arriving at once are assigned one after the other;
+    # NO KEY UPDATE, so the ingress storing the next mail for this mailbox (a foreign key to it) does not wait.
     channel = await tx.fetchrow("SELECT auto_assign, last_assigned_id FROM channels WHERE org_id = $1 AND id = $2 "
-                                "FOR UPDATE", tx.org_id, channel_id)
+                                "FOR NO KEY UPDATE", tx.org_id, channel_id)
     if channel is None or channel["auto_assign"] == "off":
         return None
     candidates = await tx.fetch(CANDIDATES, tx.org_id)

@@ -75,6 +75,14 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    # Instead of asyncpg's reset (unlock all, close all, unlisten, reset all: a round trip per
+    # transaction): the app keeps no session state. Its settings are SET LOCAL / set_config(..., true),
+    # its advisory locks transaction-level, and it neither listens nor keeps cursors.
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 @dataclass
 class Tx:
     """One open transaction, scoped to one organisation (or none, for the few global lookups)."""
@@ -115,7 +123,7 @@ class Database:
         try:
             pool = await asyncpg.create_pool(
                 settings.database_url, min_size=1, max_size=settings.db_pool_max,
-                init=_init_connection, timeout=5,
+                init=_init_connection, reset=_reset_connection, timeout=5,
             )
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             raise StartupError(
@@ -134,12 +142,12 @@ class Database:
         async with self.pool.acquire() as conn:
             # BEGIN and COMMIT by hand: asyncpg's transaction() ignores that PostgreSQL answers a
             # COMMIT of a failed transaction with ROLLBACK, and its events would go out as phantoms.
-            await conn.execute("BEGIN READ ONLY" if readonly else "BEGIN")
+            # One round trip for BEGIN and the scope; the ids are integers, so the literals are safe.
+            scope = "" if org_id is None and user_id is None else (
+                f"; SELECT set_config('app.org_id', '{'' if org_id is None else int(org_id)}', true), "
+                f"set_config('app.user_id', '{'' if user_id is None else int(user_id)}', true)")
+            await conn.execute(("BEGIN READ ONLY" if readonly else "BEGIN") + scope)
             try:
-                if org_id is not None or user_id is not None:
-                    await conn.execute(
-                        "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)",
-                        "" if org_id is None else str(org_id), "" if user_id is None else str(user_id))
                 tx = Tx(conn, org_id)
                 yield tx
             except BaseException:

@@ -148,6 +148,18 @@ async def watch(owner: asyncpg.Connection, redis_url: str, org_id: int, expected
         await redis.aclose()
 
 
+async def print_statements(port: int) -> None:
+    """PostgreSQL's costliest statements of the run (needs SAMSYN_PG_OPTIONS with pg_stat_statements)."""
+    admin = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/samsyn")
+    await admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    rows = await admin.fetch("""SELECT calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q
+                                FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15""")
+    print("costliest statements (total ms, calls, statement):")
+    for r in rows:
+        print(f"  {r['total_exec_time']:9.0f} {r['calls']:7} {r['q']}")
+    await admin.close()
+
+
 def start(module: str, env: dict, log: Path) -> subprocess.Popen:
     """A product process as the Procfile runs it; its log lines go to a file (a full pipe would stall it)."""
     return subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env,
@@ -221,6 +233,8 @@ async def run(args) -> None:
                    - (cpu_before[3].ru_utime + cpu_before[3].ru_stime)}
 
             queue_ids = {r["id"] for r in await conversations.queue(db, org_id, limit=args.mails * 2)}
+            if args.statements:
+                await print_statements(pg.port)
         finally:
             await owner.close()
             for proc in (smtp, worker):
@@ -254,6 +268,9 @@ def main() -> None:
     parser.add_argument("--mails", type=int, default=2000, help="mails to send (the corpus round-robin)")
     parser.add_argument("--connections", type=int, default=4, help="SMTP sessions sending at once")
     parser.add_argument("--rate", type=float, default=0, help="offered mails per second; 0: as fast as taken")
+    parser.add_argument("--statements", action="store_true",
+                        help="print the costliest SQL (run with SAMSYN_PG_OPTIONS='-c shared_preload_libraries="
+                             "pg_stat_statements')")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the worker after sending")
     asyncio.run(run(parser.parse_args()))
 

@@ -115,8 +115,9 @@ class PostgresServer:
                 check=True, stdout=subprocess.DEVNULL,
             )
         # TCP on loopback only: a Unix socket path in a deep clone can pass the 107-byte limit.
+        # SAMSYN_PG_OPTIONS adds server options, e.g. for a benchmark's profile (bench/README.md).
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories='' "
-                   "-c fsync=on -c max_connections=200")
+                   "-c fsync=on -c max_connections=200 " + os.environ.get("SAMSYN_PG_OPTIONS", ""))
         subprocess.run(
             _as_server_user([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
                              "-w", "-t", "60", "-o", options, "start"]),
