@@ -36,29 +36,48 @@ BUILD_TSQUERY = ("SELECT regexp_replace((websearch_to_tsquery('swedish', $1) || 
                  r"::text, '(''(?:[^'']|'''')*'')', '\1:*', 'g')")
 TSQUERY = "$2::tsquery"
 
-# Candidates: the newest matching messages and subjects, at most CANDIDATES of each, filters
-# applied. Ranking reads only these, so a word in half the mail costs what a rare one does: a
-# search with fewer matches is ranked whole, a broad one among its newest matches.
+# Candidates: conversations with a matching message or subject, filters applied, at most
+# CANDIDATES; only these are ranked. First among the newest WINDOW messages and conversations (a
+# bounded walk: enough for a common word), and only when that finds less than a page, through the
+# GIN indexes over everything (a rare word: its few rows are cheap). So a word in half the mail
+# costs what a rare one does; a search with fewer matches than a page is ranked whole, a broad
+# one among its newest matches.
 CANDIDATES = 200
+WINDOW = 20_000
+RECENT_HITS = f"""
+(SELECT m.conversation_id AS id
+ FROM (SELECT conversation_id, search_vector FROM messages WHERE org_id = $1
+       ORDER BY created_at DESC LIMIT {{window}}) m
+ JOIN conversations v ON v.org_id = $1 AND v.id = m.conversation_id
+ WHERE m.search_vector @@ {TSQUERY} AND NOT v.spam {{where}}
+ LIMIT greatest(${{limit}}, {CANDIDATES}))
+UNION
+(SELECT v.id
+ FROM (SELECT * FROM conversations WHERE org_id = $1 ORDER BY last_message_at DESC LIMIT {{window}}) v
+ WHERE v.subject_vector @@ {TSQUERY} AND NOT v.spam {{where}}
+ LIMIT greatest(${{limit}}, {CANDIDATES}))
+"""
+# Every match through the GIN indexes (MATERIALIZED, so the planner cannot trade the bitmap for a
+# walk of the newest rows that would find nothing for a rare word), newest first.
+ALL_HITS = f"""
+WITH matched AS MATERIALIZED (
+    SELECT conversation_id AS id, created_at AS at FROM messages WHERE org_id = $1 AND search_vector @@ {TSQUERY}
+    UNION ALL
+    SELECT id, last_message_at FROM conversations WHERE org_id = $1 AND subject_vector @@ {TSQUERY}
+)
+SELECT v.id FROM matched h JOIN conversations v ON v.org_id = $1 AND v.id = h.id
+WHERE NOT v.spam {{where}}
+GROUP BY v.id ORDER BY max(h.at) DESC LIMIT greatest(${{limit}}, {CANDIDATES})
+"""
 RANKED = f"""
-hits AS (
-    (SELECT m.conversation_id AS id
-     FROM messages m JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
-     WHERE m.org_id = $1 AND m.search_vector @@ {TSQUERY} AND NOT v.spam {{where}}
-     ORDER BY m.created_at DESC LIMIT {CANDIDATES})
-    UNION
-    (SELECT v.id FROM conversations v
-     WHERE v.org_id = $1 AND v.subject_vector @@ {TSQUERY} AND NOT v.spam {{where}}
-     ORDER BY v.last_message_at DESC LIMIT {CANDIDATES})
-),
 found AS (
     SELECT v.id, greatest(ts_rank(v.subject_vector, {TSQUERY}), coalesce(best.rank, 0)) AS rank
-    FROM hits h
-    JOIN conversations v ON v.org_id = $1 AND v.id = h.id
+    FROM conversations v
     LEFT JOIN LATERAL (
         SELECT max(ts_rank(m.search_vector, {TSQUERY})) AS rank FROM messages m
         WHERE m.org_id = $1 AND m.conversation_id = v.id AND m.search_vector @@ {TSQUERY}
     ) best ON true
+    WHERE v.org_id = $1 AND v.id = ANY(${{ids}}::bigint[]) AND NOT v.spam {{where}}
     ORDER BY rank DESC, v.last_message_at DESC, v.id DESC
     LIMIT ${{limit}}
 )"""
@@ -79,8 +98,8 @@ def _headline(text_sql: str) -> str:
     """ts_headline of a text: Swedish rules, or English when only those find the match."""
     return f"""(SELECT CASE WHEN strpos(hl.sv, E'\\x02') > 0 THEN hl.sv ELSE hl.en END
         FROM (SELECT translate({text_sql}, E'\\x02\\x03', '') AS body) b
-        CROSS JOIN LATERAL (SELECT ts_headline('swedish', b.body, {TSQUERY}, $3) AS sv,
-                                   ts_headline('english', b.body, {TSQUERY}, $3) AS en) hl)"""
+        CROSS JOIN LATERAL (SELECT ts_headline('swedish', b.body, {TSQUERY}, ${{options}}) AS sv,
+                                   ts_headline('english', b.body, {TSQUERY}, ${{options}}) AS en) hl)"""
 
 
 # The page's rows, with the subject and the best-matching message of each highlighted.
@@ -175,10 +194,11 @@ async def search(db: Database, actor: AnyActor, text: str, *, limit: int = 50) -
     async with db.transaction(org_id, readonly=True) as tx:
         # Plan each search for its own values: a generic plan cannot tell a rare word from a common one.
         await tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        # $1 the organisation; with words, $2 the tsquery and $3 the headline options; filters follow.
+        # $1 the organisation, $2 the tsquery (with words), the filters' values, the limit; with words
+        # the candidates and the headline options last.
         args: list = [org_id]
         if query.words:
-            args += [await tx.fetchval(BUILD_TSQUERY, query.words), HEADLINE_OPTIONS]
+            args.append(await tx.fetchval(BUILD_TSQUERY, query.words))
         where: list[str] = []
 
         def add(fragment: str, value) -> None:
@@ -201,12 +221,16 @@ async def search(db: Database, actor: AnyActor, text: str, *, limit: int = 50) -
         for tag in query.tags:
             add(TAG, tag)
         args.append(limit)
-        chosen = {"where": " ".join(where), "limit": len(args)}
-        if query.words:
-            sql = f"WITH {RANKED.format(**chosen)} {HEADLINES}"
-        else:  # filters only: nothing to rank or highlight
-            sql = f"WITH {FILTERED.format(**chosen)} {NEWEST}"
-        rows = await tx.fetch(sql, *args)
+        chosen = {"where": " ".join(where), "limit": len(args), "window": WINDOW}
+        if not query.words:  # filters only: nothing to rank or highlight
+            rows = await tx.fetch(f"WITH {FILTERED.format(**chosen)} {NEWEST}", *args)
+        else:
+            ids = [r["id"] for r in await tx.fetch(RECENT_HITS.format(**chosen), *args)]
+            if len(ids) < limit:
+                ids = [r["id"] for r in await tx.fetch(ALL_HITS.format(**chosen), *args)]
+            sql = (f"WITH {RANKED.format(**chosen, ids=len(args) + 1)} "
+                   + HEADLINES.replace("${options}", f"${len(args) + 2}"))
+            rows = await tx.fetch(sql, *args, ids, HEADLINE_OPTIONS)
     results = []
     for row in rows:
         result = dict(row)

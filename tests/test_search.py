@@ -160,3 +160,15 @@ async def test_search_page_shows_highlighted_results_to_a_viewer(db, client):
     assert f'href="/conversations/{conv}"' in response.text
     assert "<mark>Paketet</mark> med 3 &lt; 4 delar" in response.text
     assert 'action="/search"' in (await client.get("/")).text
+
+
+async def test_a_common_word_ranks_its_newest_matches_and_a_rare_old_one_is_still_found(db, monkeypatch):
+    # At volume the newest WINDOW messages answer a common word; here the window is 5 messages.
+    monkeypatch.setattr(search, "WINDOW", 5)
+    admin, channel = await _org(db)
+    rare = await _case(db, admin, channel, "Gammalt", "Min termos läcker.")
+    common = [await _case(db, admin, channel, f"Fråga {n}", "Var är paketet?") for n in range(6)]
+    newest_first = list(reversed(common))
+    assert ids(await search.search(db, admin.actor, "paket", limit=2)) == newest_first[:2], "from the window"
+    assert ids(await search.search(db, admin.actor, "termos", limit=2)) == [rare], "past the window: the index"
+    assert ids(await search.search(db, admin.actor, "paket", limit=10)) == newest_first, "under a page: all of them"
