@@ -57,17 +57,27 @@ UNION
  WHERE v.subject_vector @@ {TSQUERY} AND NOT v.spam {{where}}
  LIMIT greatest(${{limit}}, {CANDIDATES}))
 """
-# Every match through the GIN indexes (MATERIALIZED, so the planner cannot trade the bitmap for a
-# walk of the newest rows that would find nothing for a rare word), newest first.
+# With filters as well, next the newest FILTERED_WINDOW conversations the filters allow, each
+# checked for the words: a filter that the newest messages rarely meet (a tag) with a common word.
+FILTERED_WINDOW = 2_000
+FILTERED_FIRST = f"""
+SELECT v.id FROM (
+    SELECT v.id, v.subject_vector FROM conversations v
+    WHERE v.org_id = $1 AND NOT v.spam {{where}}
+    ORDER BY v.last_message_at DESC, v.id DESC LIMIT {{filtered_window}}) v
+WHERE v.subject_vector @@ {TSQUERY}
+   OR EXISTS (SELECT 1 FROM messages m WHERE m.org_id = $1 AND m.conversation_id = v.id
+              AND m.search_vector @@ {TSQUERY})
+LIMIT greatest(${{limit}}, {CANDIDATES})
+"""
+# Every match through the GIN indexes (search_matches() in 0017_search_matches.sql: under row-level
+# security the planner would not use them), one row per conversation, newest first.
 ALL_HITS = f"""
-WITH matched AS MATERIALIZED (
-    SELECT conversation_id AS id, created_at AS at FROM messages WHERE org_id = $1 AND search_vector @@ {TSQUERY}
-    UNION ALL
-    SELECT id, last_message_at FROM conversations WHERE org_id = $1 AND subject_vector @@ {TSQUERY}
-)
-SELECT v.id FROM matched h JOIN conversations v ON v.org_id = $1 AND v.id = h.id
+SELECT v.id
+FROM (SELECT conversation_id AS id, max(at) AS at FROM search_matches({TSQUERY}) GROUP BY conversation_id) h
+JOIN conversations v ON v.org_id = $1 AND v.id = h.id
 WHERE NOT v.spam {{where}}
-GROUP BY v.id ORDER BY max(h.at) DESC LIMIT greatest(${{limit}}, {CANDIDATES})
+ORDER BY h.at DESC LIMIT greatest(${{limit}}, {CANDIDATES})
 """
 RANKED = f"""
 found AS (
@@ -193,7 +203,8 @@ async def search(db: Database, actor: AnyActor, text: str, *, limit: int = 50) -
     org_id = actor.org_id
     async with db.transaction(org_id, readonly=True) as tx:
         # Plan each search for its own values: a generic plan cannot tell a rare word from a common one.
-        await tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        # No JIT: a prefix query's estimates run high enough to trigger it, for 10 ms of compiling.
+        await tx.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
         # $1 the organisation, $2 the tsquery (with words), the filters' values, the limit; with words
         # the candidates and the headline options last.
         args: list = [org_id]
@@ -221,13 +232,16 @@ async def search(db: Database, actor: AnyActor, text: str, *, limit: int = 50) -
         for tag in query.tags:
             add(TAG, tag)
         args.append(limit)
-        chosen = {"where": " ".join(where), "limit": len(args), "window": WINDOW}
+        chosen = {"where": " ".join(where), "limit": len(args), "window": WINDOW,
+                  "filtered_window": FILTERED_WINDOW}
         if not query.words:  # filters only: nothing to rank or highlight
             rows = await tx.fetch(f"WITH {FILTERED.format(**chosen)} {NEWEST}", *args)
         else:
-            ids = [r["id"] for r in await tx.fetch(RECENT_HITS.format(**chosen), *args)]
-            if len(ids) < limit:
-                ids = [r["id"] for r in await tx.fetch(ALL_HITS.format(**chosen), *args)]
+            steps = [RECENT_HITS, FILTERED_FIRST, ALL_HITS] if where else [RECENT_HITS, ALL_HITS]
+            for step in steps:  # each wider than the last, until one fills a page
+                ids = [r["id"] for r in await tx.fetch(step.format(**chosen), *args)]
+                if len(ids) >= limit:
+                    break
             sql = (f"WITH {RANKED.format(**chosen, ids=len(args) + 1)} "
                    + HEADLINES.replace("${options}", f"${len(args) + 2}"))
             rows = await tx.fetch(sql, *args, ids, HEADLINE_OPTIONS)
