@@ -129,6 +129,17 @@ async def test_row_level_security_hides_other_organisations_even_without_the_org
     assert rows == []
 
 
+async def test_the_index_function_finds_only_the_sessions_own_organisation(db):
+    # search_matches() runs as the tables' owner (past row-level security), scoped by app.org_id alone
+    admin, channel = await _org(db, "Vi AB")
+    other, other_channel = await _org(db, "Dom AB")
+    theirs = await _case(db, other, other_channel, "Paket", "Var är paketet?")
+    query = "SELECT conversation_id FROM search_matches(to_tsquery('swedish', 'paket'))"
+    assert await db.read(admin.actor.org_id, query) == []
+    assert {r["conversation_id"] for r in await db.read(other.actor.org_id, query)} == {theirs}
+    assert await db.read(None, query) == [], "no organisation in scope: nothing"
+
+
 async def test_snippet_highlights_matches_and_escapes_the_body(db):
     admin, channel = await _org(db)
     await _case(db, admin, channel, "Fråga",
