@@ -320,6 +320,12 @@ async def set_status_in(tx: Tx, actor: AnyActor, conversation_id: int, status: s
     if changed:
         await tx.emit("conversation.status_changed", conversation_id=conversation_id, status=status,
                       actor_id=actor.user_id)
+        # A case reopened (the customer wrote again) in the hands of someone who has left the team
+        # would fall between chairs: it goes back to no one, so the unassigned view shows it.
+        if status == "open" and await tx.fetchval(
+                """SELECT 1 FROM conversations v JOIN memberships ms ON ms.org_id = v.org_id AND ms.user_id = v.assignee_id
+                   WHERE v.org_id = $1 AND v.id = $2 AND ms.ended_at IS NOT NULL""", tx.org_id, conversation_id):
+            await set_assignee_in(tx, actor, conversation_id, None)
     return bool(changed)
 
 

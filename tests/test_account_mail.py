@@ -313,6 +313,26 @@ async def test_the_team_page_shows_a_former_member_without_controls(db, client):
     assert "Tidigare medlem" in row and "<form" not in row
 
 
+async def test_a_closed_case_of_a_former_member_reopened_by_the_customer_goes_back_to_no_one(db):
+    admin = await make_org(db)
+    org = admin.actor.org_id
+    bjorn = await make_member(db, org, "editor", "Björn Ek")
+    case = await make_conversation(db, org, await make_channel(db, admin), subject="Gammalt ärende")
+    await conversations.assign(db, admin.actor, case, bjorn.actor.user_id)
+    await conversations.set_status(db, admin.actor, case, "closed")
+    await accounts.remove_member(db, admin.actor, bjorn.actor.user_id)
+    assert (await conversations.find_row(db, org, case))["assignee_id"] == bjorn.actor.user_id, "closed: kept"
+
+    async with db.transaction(org) as tx:  # the customer writes again, as a mail does (app/mail/receive.py)
+        await conversations.add_in(tx, System(org), case, kind="customer", body="Det krånglar igen.")
+        await conversations.set_status_in(tx, System(org), case, "open")
+    row = await conversations.find_row(db, org, case)
+    assert (row["status"], row["assignee_id"]) == ("open", None)
+    [event] = await db.read(org, "SELECT payload FROM events WHERE org_id = $1 AND kind = 'conversation.assigned' "
+                                 "ORDER BY seq DESC LIMIT 1", org)
+    assert event["payload"]["assignee_id"] is None and event["payload"]["conversation_id"] == case
+
+
 async def test_a_removed_person_can_no_longer_log_in_to_that_organisation(db, client):
     admin = await make_org(db)
     rut = await make_member(db, admin.actor.org_id, "editor", "Rut Går")
