@@ -1,0 +1,153 @@
+"""VADER's rules with each language's words passed in, so no language's set-up touches another's.
+
+vaderSentiment's SentimentIntensityAnalyzer reads its negations, boosters, idioms and the contrast
+word "but" from module globals; the rules that do so are written again here against a Rules value
+(one per language). The lexicon is per instance already. The rest (tokenising, emoji, punctuation
+emphasis, normalising) is VADER's own code.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vaderSentiment.vaderSentiment import C_INCR, N_SCALAR, SentimentIntensityAnalyzer, SentiText
+
+
+@dataclass(frozen=True)
+class Rules:
+    lexicon_file: str                      # a path, or the name of a file in vaderSentiment's package
+    negations: frozenset[str]
+    boosters: Mapping[str, float]          # word → added intensity (negative: dampener)
+    contrasts: frozenset[str]              # "but": what follows weighs more than what went before
+    special_cases: Mapping[str, float] = field(default_factory=dict)  # two or three words → valence
+    lexicon_extra: Mapping[str, float] = field(default_factory=dict)  # added to or overriding the lexicon
+    phrases: Mapping[str, float] = field(default_factory=dict)  # regex over the lower-cased text → valence
+    formulas: str | None = None            # regex of greetings and sign-offs, left out before scoring
+    negation_suffix: str | None = None     # "n't"
+    negation_after: bool = False           # Swedish "gillar inte": the negation follows the verb
+    prefixes: Mapping[str, float] = field(default_factory=dict)  # "jätte|bra" → booster for the rest
+    suffixes: tuple[str, ...] = ()         # inflections tried when a word is not in the lexicon
+    pos_threshold: float = 0.05
+    neg_threshold: float = -0.05
+
+
+DATA = Path(__file__).parent / "data"
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+_CLAUSES = re.compile(r"[,;:]\s")
+
+
+class Analyzer(SentimentIntensityAnalyzer):
+    """VADER for one language's Rules; polarity_scores() as VADER's."""
+
+    def __init__(self, rules: Rules):
+        super().__init__(lexicon_file=rules.lexicon_file)  # an absolute path is used as is
+        self.rules = rules
+        self.lexicon = {**self.lexicon, **rules.lexicon_extra}
+        self._phrases = [(re.compile(p), v) for p, v in rules.phrases.items()]
+        self._formulas = re.compile(rules.formulas) if rules.formulas else None
+        self._cache: dict[str, float | None] = {}
+
+    def valence_of(self, word: str) -> float | None:
+        """The lexicon's valence of a lower-case word, trying the language's prefixes and inflections."""
+        if word in self.lexicon:
+            return self.lexicon[word]
+        if word in self._cache:
+            return self._cache[word]
+        found = self._inflected(word)
+        if found is None:
+            for prefix, boost in self.rules.prefixes.items():
+                if word.startswith(prefix) and len(word) > len(prefix) + 2:
+                    rest = self._inflected(word[len(prefix):])
+                    if rest is not None and rest != 0:
+                        found = rest + (boost if rest > 0 else -boost)
+                        break
+        if len(self._cache) < 100_000:  # a worker runs for weeks: bounded
+            self._cache[word] = found
+        return found
+
+    def _inflected(self, word: str) -> float | None:
+        if word in self.lexicon:
+            return self.lexicon[word]
+        for suffix in self.rules.suffixes:
+            if word.endswith(suffix) and len(word) > len(suffix) + 2 and word[: -len(suffix)] in self.lexicon:
+                return self.lexicon[word[: -len(suffix)]]
+        return None
+
+    def polarity_scores(self, text: str) -> dict:
+        if self._formulas is not None:
+            text = self._formulas.sub(" ", text)
+        text_no_emoji = []
+        prev_space = True
+        for ch in text:
+            if ch in self.emojis:
+                if not prev_space:
+                    text_no_emoji.append(" ")
+                text_no_emoji.append(self.emojis[ch])
+                prev_space = False
+            else:
+                text_no_emoji.append(ch)
+                prev_space = ch == " "
+        text = "".join(text_no_emoji).strip()
+        sentiments = []
+        for sentence in _SENTENCES.split(text):
+            scored: list[float] = []
+            words: list[str] = []
+            for clause in _CLAUSES.split(sentence):
+                # negations and boosters reach back three words, but not over a comma or a full stop
+                sentitext = SentiText(clause)
+                lower = [w.lower() for w in sentitext.words_and_emoticons]
+                words += lower
+                scored += [0 if w in self.rules.boosters else self._valence(sentitext, lower, i)
+                           for i, w in enumerate(lower)]
+            sentiments += self._contrast(words, scored)
+        lowered = text.lower()
+        for pattern, valence in self._phrases:
+            sentiments.extend(valence for _ in pattern.finditer(lowered))
+        return self.score_valence(sentiments, text)
+
+    def _negated(self, word: str) -> bool:
+        suffix = self.rules.negation_suffix
+        return word in self.rules.negations or bool(suffix and suffix in word)
+
+    def _valence(self, sentitext: SentiText, lower: list[str], i: int) -> float:
+        valence = self.valence_of(lower[i])
+        if not valence:
+            return 0
+        if sentitext.words_and_emoticons[i].isupper() and sentitext.is_cap_diff:
+            valence += C_INCR if valence > 0 else -C_INCR
+        for back in range(3):
+            j = i - back - 1
+            if j < 0 or self.valence_of(lower[j]) is not None:
+                continue
+            boost = self.rules.boosters.get(lower[j], 0.0)
+            if boost:
+                boost = boost if valence > 0 else -boost
+                if sentitext.words_and_emoticons[j].isupper() and sentitext.is_cap_diff:
+                    boost += C_INCR if valence > 0 else -C_INCR
+                valence += boost * (1.0, 0.95, 0.9)[back]
+            if self._negated(lower[j]):
+                valence *= N_SCALAR
+        if self.rules.negation_after and i + 1 < len(lower) and self._negated(lower[i + 1]):
+            valence *= N_SCALAR
+        for n in (2, 3):
+            for start in range(max(0, i - n + 1), i + 1):
+                seq = " ".join(lower[start:start + n])
+                if seq in self.rules.special_cases:
+                    return self.rules.special_cases[seq]
+        return valence
+
+    def _contrast(self, lower: list[str], sentiments: list[float]) -> list[float]:
+        """VADER's "but" rule within one sentence: before it counts half, after it half as much again."""
+        at = next((k for k, w in enumerate(lower) if w in self.rules.contrasts), None)
+        if at is None:
+            return sentiments
+        return [s * 0.5 if k < at else s * 1.5 if k > at else s for k, s in enumerate(sentiments)]
+
+    def label(self, compound: float) -> str:
+        if compound >= self.rules.pos_threshold:
+            return "pos"
+        if compound <= self.rules.neg_threshold:
+            return "neg"
+        return "neu"
