@@ -251,3 +251,14 @@ async def test_editors_see_the_visitors_email_browser_and_page_on_the_case(db, a
         await login(client, admin.email)
         html = (await client.get(f"/conversations/{(await case_of(db, found, number))['id']}")).text
     assert email in html and "Firefox 133" in html and "https://cykel.example/dack" in html
+
+
+async def test_the_demo_forums_are_public_with_their_threads(db, app, demo_org):
+    async with visitor_client(app) as client:
+        for slug, name in (("kundservice-sv", "Kundservice SV"), ("kundservice-no", "Kundservice NO")):
+            start = await client.get(f"/forum/{slug}")
+            assert start.status_code == 200 and name in start.text
+            thread_links = [part.split('"', 1)[0] for part in start.text.split(f'href="/forum/{slug}/')[1:]]
+            numbers = [link for link in thread_links if link.isdigit()]
+            assert numbers, "the demo forum lists threads"
+            assert (await client.get(f"/forum/{slug}/{numbers[0]}")).status_code == 200
