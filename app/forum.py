@@ -7,6 +7,7 @@ the public queries here do not select it.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from app.i18n import N_
 from app.text import clean_name
 
 TOPICS = ("question", "problem", "idea", "praise")
+VOTED_TOPICS = ("idea", "problem")  # "me too" counts where many share one wish or fault
 MAX_TITLE = 200
 MAX_NAME = 100
 MAX_PAGE = 500
@@ -49,7 +51,8 @@ SELECT v.id, v.case_number, v.subject, v.topic, v.created_at, v.last_message_at,
        (SELECT count(*) FROM messages m WHERE m.org_id = v.org_id AND m.conversation_id = v.id
           AND m.kind <> 'note' AND m.parent_id IS NULL) - 1 AS answers,
        EXISTS (SELECT 1 FROM messages m WHERE m.org_id = v.org_id AND m.conversation_id = v.id
-          AND m.kind = 'editor') AS official
+          AND m.kind = 'editor') AS official,
+       (SELECT count(*) FROM forum_votes fv WHERE fv.org_id = v.org_id AND fv.conversation_id = v.id) AS votes
 FROM conversations v
 WHERE v.org_id = $1 AND v.channel_id = $2 AND v.kind = 'forum' AND v.status = 'open' AND NOT v.spam
 ORDER BY v.last_message_at DESC, v.id DESC LIMIT $3
@@ -57,7 +60,8 @@ ORDER BY v.last_message_at DESC, v.id DESC LIMIT $3
 
 # A thread a visitor may open by its link: archived ones too, never hidden ones or spam.
 THREAD = """
-SELECT v.id, v.case_number, v.subject, v.topic, v.status, v.created_at
+SELECT v.id, v.case_number, v.subject, v.topic, v.status, v.created_at,
+       (SELECT count(*) FROM forum_votes fv WHERE fv.org_id = v.org_id AND fv.conversation_id = v.id) AS votes
 FROM conversations v
 WHERE v.org_id = $1 AND v.channel_id = $2 AND v.case_number = $3 AND v.kind = 'forum'
   AND v.status <> 'hidden' AND NOT v.spam AND v.merged_into_id IS NULL
@@ -150,7 +154,7 @@ async def add_post(db: Database, forum: Forum, case_number: int, *, post: Post, 
     """
     info = visitor_info(post, user_agent, page)
     async with db.transaction(forum.org_id) as tx:
-        row = await tx.fetchrow(THREAD + " FOR UPDATE", forum.org_id, forum.channel_id, case_number)
+        row = await tx.fetchrow(THREAD + " FOR UPDATE OF v", forum.org_id, forum.channel_id, case_number)
         if row is None:
             raise NotFound()
         if row["status"] != "open":
@@ -159,6 +163,23 @@ async def add_post(db: Database, forum: Forum, case_number: int, *, post: Post, 
             tx, Visitor(forum.org_id, post.name, post.email), row["id"],
             kind="customer" if parent_id is None else "comment", body=post.body,
             customer_id=await conversations.visitor_customer_in(tx, post.name), visitor=info, parent_id=parent_id)
+
+
+async def vote(db: Database, forum: Forum, case_number: int, email: str) -> bool:
+    """A visitor's "me too" on an open idea or problem, once per e-mail address; whether it counted."""
+    voter = hashlib.sha256(normalise_email(email).encode()).digest()
+    async with db.transaction(forum.org_id) as tx:
+        row = await tx.fetchrow(THREAD + " FOR UPDATE OF v", forum.org_id, forum.channel_id, case_number)
+        if row is None:
+            raise NotFound()
+        if row["topic"] not in VOTED_TOPICS or row["status"] != "open":
+            raise Invalid(N_("Only open ideas and problems take votes."), "email")
+        counted = await tx.fetchval(
+            """INSERT INTO forum_votes (org_id, conversation_id, voter) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING RETURNING 1""", forum.org_id, row["id"], voter)
+        if counted:
+            await tx.emit("forum.voted", conversation_id=row["id"])
+    return bool(counted)
 
 
 # --- the browser and system a User-Agent names (a rough, honest guess; editors see it as a hint) -------

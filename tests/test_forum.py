@@ -262,3 +262,39 @@ async def test_the_demo_forums_are_public_with_their_threads(db, app, demo_org):
             numbers = [link for link in thread_links if link.isdigit()]
             assert numbers, "the demo forum lists threads"
             assert (await client.get(f"/forum/{slug}/{numbers[0]}")).status_code == 200
+
+
+# --- "me too" votes: one per e-mail address, on open ideas and problems ------------------------------
+
+
+async def test_me_too_counts_once_per_email_address_on_ideas_and_problems_only(db):
+    admin, found = await a_forum(db)
+    idea = await forum.start_thread(db, found, topic="idea", title="Mörkt läge", post=a_post())
+    question = await forum.start_thread(db, found, topic="question", title="Hur?", post=a_post())
+    email = unique_email("olle")
+    assert await forum.vote(db, found, idea, email)
+    assert not await forum.vote(db, found, idea, email.upper())  # the same address, however it is typed
+    assert await forum.vote(db, found, idea, unique_email("stina"))
+    assert (await forum.thread(db, found, idea))["thread"]["votes"] == 2
+    with pytest.raises(Invalid):
+        await forum.vote(db, found, question, email)
+    async with db.transaction(found.org_id, readonly=True) as tx:  # the votes hold no addresses
+        assert not await tx.fetchval("SELECT count(*) FROM forum_votes WHERE position($1::bytea IN voter) > 0",
+                                     email.encode())
+
+
+async def test_a_visitor_votes_me_too_and_sees_the_count(db, app):
+    admin, found = await a_forum(db)
+    idea = await forum.start_thread(db, found, topic="idea", title="Mörkt läge", post=a_post())
+    email = unique_email("olle")
+    async with visitor_client(app) as client:
+        url = f"/forum/{found.slug}/{idea}"
+        for expected in ("Tack! Din röst är räknad.", "Du har redan röstat på det här."):
+            token = csrf_from((await client.get(url)).text)
+            voted = await client.post(f"{url}/vote", data={"email": email, "csrf_token": token})
+            assert voted.status_code == 303
+            page = (await client.get(voted.headers["location"])).text
+            assert expected in page and "1 håller med" in page and email not in page
+        bad = await client.post(f"{url}/vote", data={"email": "inte-en-adress", "csrf_token": token})
+        assert bad.status_code == 400 and 'value="inte-en-adress"' in bad.text
+        assert "1 håller med" in (await client.get(f"/forum/{found.slug}")).text

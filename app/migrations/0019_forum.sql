@@ -22,3 +22,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_te
     SELECT c.org_id, c.id, c.name, c.colour, o.name FROM channels c JOIN organizations o ON o.id = c.org_id
     WHERE c.kind = 'forum' AND c.address = p_slug
 $$;
+
+-- "Me too" on ideas and problems: one vote per visitor, who is known by the e-mail address they give
+-- (kept only as its sha256, so the votes hold no addresses); a second vote by the same address counts nothing.
+CREATE TABLE forum_votes (
+    org_id          bigint NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    conversation_id bigint NOT NULL,
+    voter           bytea NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (org_id, conversation_id, voter),
+    FOREIGN KEY (org_id, conversation_id) REFERENCES conversations (org_id, id) ON DELETE CASCADE
+);
+ALTER TABLE forum_votes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON forum_votes USING (org_id = current_org_id());

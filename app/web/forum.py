@@ -38,12 +38,12 @@ def _typed(form) -> dict:
             for key in ("topic", "title", "name", "email", "body", "parent_id", "ref")}
 
 
-async def _admitted(request: Request, email: str) -> int | None:
-    """Count this post against the client's and the e-mail's limits; seconds to wait when refused."""
+async def _admitted(request: Request, email: str, what: str = "forum") -> int | None:
+    """Count this post (or vote) against the client's and the e-mail's limits; seconds to wait when refused."""
     settings = request.app.state.settings
     attempt = await ratelimit.count(request.app.state.redis, [
-        (f"forum:ip:{_client_ip(request)}", settings.forum_posts_per_client),
-        (f"forum:email:{email.strip().lower()[:254]}", settings.forum_posts_per_email),
+        (f"{what}:ip:{_client_ip(request)}", settings.forum_posts_per_client),
+        (f"{what}:email:{email.strip().lower()[:254]}", settings.forum_posts_per_email),
     ], settings.forum_window_seconds)
     return attempt.retry_after
 
@@ -123,10 +123,33 @@ async def answer(request: Request) -> Response:
     return await _post(request, again, write)
 
 
+async def vote(request: Request) -> Response:
+    """A visitor's "me too", once per e-mail address; the same limits as posting, counted apart."""
+    db = request.app.state.db
+    found = await forum.find(db, request.path_params["slug"])
+    number = request.path_params["number"]
+    await forum.thread(db, found, number)
+    form = await request.form()
+    email = str(form.get("email", ""))[:254]
+    try:
+        if form.get(HONEYPOT):
+            raise Invalid(N_("Your post could not be accepted."))
+        if retry_after := await _admitted(request, email, "forum-vote"):
+            response = await _thread_page(request, found, 429, voter=email, vote_error=t(
+                request, "You have posted a lot in a short time. Wait a while and try again."))
+            response.headers["retry-after"] = str(retry_after)
+            return response
+        counted = await forum.vote(db, found, number, email)
+    except Invalid as exc:
+        return await _thread_page(request, found, 400, voter=email, vote_error=error_text(request, exc))
+    return redirect(f"/forum/{found.slug}/{number}?voted={'1' if counted else 'again'}#votes")
+
+
 routes = [
     Route("/forum/{slug}", start_page, methods=["GET"]),
     Route("/forum/{slug}/new", new_thread_form, methods=["GET"]),
     Route("/forum/{slug}/new", new_thread, methods=["POST"]),
     Route("/forum/{slug}/{number:int}", thread, methods=["GET"]),
     Route("/forum/{slug}/{number:int}", answer, methods=["POST"]),
+    Route("/forum/{slug}/{number:int}/vote", vote, methods=["POST"]),
 ]
