@@ -81,6 +81,11 @@ class Settings:
     # (empty: no IMAP password can be saved or used), and how often each mailbox is polled.
     mail_password_key: str = field(default="", repr=False)
     imap_poll_seconds: int = 60
+    # Public forum posts (threads, answers, comments) within forum_window_seconds: per client address
+    # and per e-mail address the visitor gives; past either, 429 with Retry-After (issue 8).
+    forum_posts_per_client: int = 20
+    forum_posts_per_email: int = 10
+    forum_window_seconds: int = 3600
 
     @property
     def base_url(self) -> str:
@@ -125,4 +130,6 @@ class Settings:
             forgot_per_client=int(env.get("FORGOT_PER_CLIENT", "20")),
             mail_password_key=env.get("MAIL_PASSWORD_KEY", "").strip(),
             imap_poll_seconds=max(5, int(env.get("IMAP_POLL_SECONDS", "60"))),
+            forum_posts_per_client=int(env.get("FORUM_POSTS_PER_CLIENT", "20")),
+            forum_posts_per_email=int(env.get("FORUM_POSTS_PER_EMAIL", "10")),
         )

@@ -94,7 +94,7 @@ MESSAGES = """
 SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
        m.raw_mail_id, m.auto_submitted, m.author_id, m.delivery_state, m.delivery_error,
        m.body_html IS NOT NULL AS has_html, u.name AS author_name, cu.name AS customer_name,
-       m.cc, m.bcc
+       m.cc, m.bcc, m.visitor, m.parent_id
 FROM messages m
 LEFT JOIN users u ON u.id = m.author_id
 LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
@@ -115,15 +115,16 @@ class MailOrigin:
 
 async def _insert_message(tx: Tx, conversation_id: int, kind: str, body: str, *, author_id: int | None,
                           customer_id: int | None, at: datetime | None, language: str | None,
-                          mail: MailOrigin | None) -> int:
+                          mail: MailOrigin | None, visitor: dict | None = None, parent_id: int | None = None) -> int:
     mail = mail or MailOrigin(joined_by=None)
     message_id = await tx.fetchval(
         """INSERT INTO messages (org_id, conversation_id, kind, author_id, customer_id, body_text, body_html,
                                  language, no_reply_needed, created_at, mail_message_id, raw_mail_id, joined_by,
-                                 auto_submitted)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, now()), $11, $12, $13, $9) RETURNING id""",
+                                 auto_submitted, visitor, parent_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, now()), $11, $12, $13, $9, $14, $15)
+           RETURNING id""",
         tx.org_id, conversation_id, kind, author_id, customer_id, body, mail.html, language, mail.auto_submitted,
-        at, mail.message_id, mail.raw_mail_id, mail.joined_by,
+        at, mail.message_id, mail.raw_mail_id, mail.joined_by, visitor, parent_id,
     )
     public_editor_message = author_id is not None and kind in ("editor", "comment")
     await tx.execute(
@@ -145,6 +146,12 @@ async def _customer(tx: Tx, name: str, email: str | None) -> int:
                              email.strip().lower()[:254] if email else None)
 
 
+async def visitor_customer_in(tx: Tx, name: str) -> int:
+    """A forum visitor's own customer row, by name only: their e-mail is unverified, so it must not join
+    them to the mail customer with that address (it stays on their message, for editors)."""
+    return await _customer(tx, name, None)
+
+
 async def open_in(tx: Tx, actor: AnyActor, *, channel_id: int, subject: str, body: str, customer_name: str = "",
                   customer_email: str | None = None, at: datetime | None = None, visitor: dict | None = None,
                   language: str | None = None, mail: MailOrigin | None = None) -> tuple[int, int]:
@@ -161,7 +168,7 @@ async def open_in(tx: Tx, actor: AnyActor, *, channel_id: int, subject: str, bod
     conversation_id = await new_case_in(tx, channel_id=channel_id, kind=kind, customer_id=customer_id,
                                         subject=subject, at=at, visitor=visitor)
     message_id = await _insert_message(tx, conversation_id, "customer", body, author_id=None,
-                                       customer_id=customer_id, at=at, language=language, mail=mail)
+                                       customer_id=customer_id, at=at, language=language, mail=mail, visitor=visitor)
     return conversation_id, message_id
 
 
@@ -204,10 +211,13 @@ async def open_conversation(db: Database, actor: AnyActor, **fields) -> int:
 
 async def add_in(tx: Tx, actor: AnyActor, conversation_id: int, *, kind: str, body: str,
                  at: datetime | None = None, language: str | None = None, customer_name: str | None = None,
-                 customer_email: str | None = None, mail: MailOrigin | None = None) -> int:
+                 customer_email: str | None = None, mail: MailOrigin | None = None, customer_id: int | None = None,
+                 visitor: dict | None = None, parent_id: int | None = None) -> int:
     """`add_message` inside the caller's transaction.
 
-    A customer's message is the conversation's customer's unless another sender is named (someone in Cc).
+    A customer's message is the conversation's customer's unless another sender is named (someone in Cc),
+    or the caller gives its author's own customer row (a forum visitor is never the thread's starter by default).
+    A comment names the message it comments on (parent_id, in the same conversation).
     """
     if kind not in MESSAGE_KINDS:
         raise Invalid(N_("Unknown message kind."))
@@ -218,12 +228,18 @@ async def add_in(tx: Tx, actor: AnyActor, conversation_id: int, *, kind: str, bo
     if row is None:
         raise NotFound()
     require_message_kind(actor, kind, row["kind"])
-    customer_id = None
-    if actor.user_id is None:
+    if actor.user_id is not None:
+        customer_id = None
+    elif customer_id is None:
         customer_id = (await _customer(tx, customer_name or "", customer_email) if customer_email
                        else row["customer_id"])
+    if parent_id is not None and not await tx.fetchval(
+            """SELECT 1 FROM messages WHERE org_id = $1 AND conversation_id = $2 AND id = $3 AND kind <> 'note'
+               AND parent_id IS NULL""",  # comments go on posts and answers, one level deep
+            tx.org_id, conversation_id, parent_id):
+        raise NotFound()
     return await _insert_message(tx, conversation_id, kind, body, author_id=actor.user_id, customer_id=customer_id,
-                                 at=at, language=language, mail=mail)
+                                 at=at, language=language, mail=mail, visitor=visitor, parent_id=parent_id)
 
 
 async def add_message(db: Database, actor: AnyActor, conversation_id: int, **fields) -> int:

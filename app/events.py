@@ -43,6 +43,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "conversation.merged": ("conversation_id", "merged_id", "actor_id"),  # merged_id's messages moved into it
     "sender.blocked": ("block_id", "actor_id"),
     "sender.unblocked": ("block_id", "actor_id"),
+    # the public forum (issue 8): a visitor's "me too" on an idea or problem (the voter is not in the log)
+    "forum.voted": ("conversation_id",),
 }
 
 

@@ -47,11 +47,14 @@ async def case(db: Database, org_id: int, conversation_id: int) -> dict:
         events = await tx.fetch(EVENTS, org_id, str(conversation_id), list(TIMELINE_KINDS), FOLLOW_UP_PREFIX)
         others = (await tx.fetch(CUSTOMER_CASES, org_id, row["customer_id"], conversation_id, 20)
                   if row["customer_id"] else [])
+        # the forum (issue 8): visitors' "me too" votes on an idea or problem
+        votes = await tx.fetchval("SELECT count(*) FROM forum_votes WHERE org_id = $1 AND conversation_id = $2",
+                                  org_id, conversation_id) if row["kind"] == "forum" else 0
     # by time; in the same moment, messages (by id) before what was done (by seq)
     items = [{"type": "message", "order": (m["created_at"], 0, m["id"]), "m": m, "folded": _fold(m)} for m in messages]
     items += [{"type": "event", "order": (e["created_at"], 1, e["seq"]), "e": e} for e in events]
     items.sort(key=lambda i: i["order"])
-    return {"row": row, "messages": messages, "items": items, "customer_cases": others,
+    return {"row": row, "messages": messages, "items": items, "customer_cases": others, "votes": votes,
             "first_message_id": messages[0]["id"] if messages else None,
             "attachments": await raw.attachments_of(db, org_id, conversation_id)}
 

@@ -15,8 +15,8 @@ from app import logs
 from app.config import Settings
 from app.db import Database, StartupError
 from app.templating import TEMPLATES_DIR
-from app.web import (account, admin, auth, canned, composer, conversation, dashboard, health, mail, notifications,
-                     search)
+from app.web import (account, admin, auth, canned, composer, conversation, dashboard, forum, health, mail,
+                     notifications, search)
 from app.web.base import EXCEPTION_HANDLERS, http_error
 from app.web.middleware import RequestContext, SessionAndCsrf
 
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *search.routes,
         *notifications.routes,
         *composer.routes,
+        *forum.routes,  # the public forum (issue 8)
         Mount("/admin", routes=admin.routes),
         Route("/healthz", health.healthz),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -244,6 +244,15 @@ FRAGMENTS.update({
     "sender.blocked": _blocked_changed,
     "sender.unblocked": _blocked_changed,
 })
+
+
+async def _voted(r: Renderer, p: dict) -> list[Piece]:
+    # the forum (issue 8): the vote count is in the case page's head; public pages are not pushed to
+    return await _case_page(r, p["conversation_id"])
+
+
+FRAGMENTS["forum.voted"] = _voted
+
 # What the case page's timeline shows (app/history.py) re-renders it too, follow-ups included.
 for _kind in [k for k in FRAGMENTS if k in history.FROM_OTHER_FEATURES or k.startswith(history.FOLLOW_UP_PREFIX)]:
     FRAGMENTS[_kind] = _and_case_page(FRAGMENTS[_kind])

@@ -105,6 +105,9 @@ MATRIX = [
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/invite/{token}"), ("POST", "/invite/{token}"),
           ("GET", "/reset/{token}"), ("POST", "/reset/{token}"), ("GET", "/healthz"), ("GET", "/static")}
 PUBLIC |= {("GET", "/forgot"), ("POST", "/forgot")}  # accounts: forgot password (tests/test_account_mail.py)
+# the public forum (issue 8): no login to read or post; limits, honeypot and CSRF in tests/test_forum.py
+PUBLIC |= {("GET", "/forum/{slug}"), ("GET", "/forum/{slug}/new"), ("POST", "/forum/{slug}/new"),
+           ("GET", "/forum/{slug}/{number}"), ("POST", "/forum/{slug}/{number}"), ("POST", "/forum/{slug}/{number}/vote")}
 
 
 def app_routes() -> set[tuple[str, str]]:

@@ -341,6 +341,20 @@ async def sender_blocked(t: Team) -> None:
     await t.check("/admin/blocked", lambda: blocking.block(t.db, t.admin, "spam@kund.example"), "sender.blocked")
 
 
+async def forum_voted(t: Team) -> None:
+    # the public forum (issue 8): the case page's head counts the votes
+    from app import forum
+
+    slug = f"forum-{unique_email()[:10]}"
+    await channels.create_channel(t.db, t.admin, kind="forum", name="Forum", colour="blue", address=slug)
+    found = await forum.find(t.db, slug)
+    idea = await forum.start_thread(t.db, found, topic="idea", title="Mörkt läge",
+                                    post=forum.Post("Olle", unique_email(), "Snälla!"))
+    conversation_id = (await forum.thread(t.db, found, idea))["thread"]["id"]
+    await _check_case_page(t, f"/conversations/{conversation_id}",
+                           lambda: forum.vote(t.db, found, idea, unique_email("röst")), "forum.voted")
+
+
 async def sender_unblocked(t: Team) -> None:
     block_id = await blocking.block(t.db, t.admin, "reklam.example")
     await t.check("/admin/blocked", lambda: blocking.unblock(t.db, t.admin, block_id), "sender.unblocked")
@@ -379,6 +393,7 @@ SCENARIOS = {
     "conversation.merged": merged,
     "sender.blocked": sender_blocked,
     "sender.unblocked": sender_unblocked,
+    "forum.voted": forum_voted,  # the public forum (issue 8)
 }
 
 

@@ -126,6 +126,13 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
 
     await drafts.add_files(db, admin.actor, conv, None, [drafts.Upload("utkast.txt", "text/plain", b"hej")], 10_000,
                            body="Ett utkast")
+    from app import forum  # the public forum (issue 8): a "me too" vote
+
+    slug = f"forum-{unique_email()[:10]}"
+    await channels.create_channel(db, admin.actor, kind="forum", name="Forum", colour="blue", address=slug)
+    found = await forum.find(db, slug)
+    idea = await forum.start_thread(db, found, topic="idea", title="Idé", post=forum.Post("Olle", unique_email(), "Hej"))
+    await forum.vote(db, found, idea, unique_email("röst"))
 
 
 async def test_every_tenant_table_shows_only_the_current_organisations_rows(db, settings):
