@@ -81,6 +81,8 @@ class Settings:
     # (empty: no IMAP password can be saved or used), and how often each mailbox is polled.
     mail_password_key: str = field(default="", repr=False)
     imap_poll_seconds: int = 60
+    # The live layer (realtime/hub.py): how often each socket hears the organisation's latest seq.
+    live_heartbeat_seconds: float = 15.0
 
     @property
     def base_url(self) -> str:
@@ -125,4 +127,5 @@ class Settings:
             forgot_per_client=int(env.get("FORGOT_PER_CLIENT", "20")),
             mail_password_key=env.get("MAIL_PASSWORD_KEY", "").strip(),
             imap_poll_seconds=max(5, int(env.get("IMAP_POLL_SECONDS", "60"))),
+            live_heartbeat_seconds=float(env.get("LIVE_HEARTBEAT_SECONDS", "15")),
         )
