@@ -1,0 +1,42 @@
+"""Two editors in two browsers: what one does, and what arrives, shows on the other's screen without reload."""
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from tests.e2e.test_form_errors import log_in
+from tests.e2e.test_working_a_case import _mail_arrives
+from app import accounts
+from tests.factories import PASSWORD, make_channel, make_member, make_org, unique_email
+
+WAIT = 15_000  # ms: generous, never an assertion about speed
+
+
+async def test_anna_sees_a_new_mail_and_bjorns_change_without_reloading(page, browser, server, db):
+    admin = await make_org(db, "Samtidiga AB")
+    org_id = admin.actor.org_id
+    anna = await make_member(db, org_id, "editor", "Anna Lind")
+    bjorn_email = unique_email("bjorn")  # an ASCII address: a browser's e-mail field refuses "björn@"
+    await accounts.add_member(db, org_id, await accounts.create_user(db, bjorn_email, "Björn Ek", PASSWORD), "editor")
+    channel = await make_channel(db, admin)
+    bjorn_context = await browser.new_context(base_url=server, locale="sv-SE")
+    bjorn = await bjorn_context.new_page()
+    try:
+        await log_in(page, anna.email)
+        await log_in(bjorn, bjorn_email)
+        for screen in (page, bjorn):
+            await expect(screen.locator("#live-state")).to_have_text("Live", timeout=WAIT)
+        await page.evaluate("window.notReloaded = true")
+
+        await _mail_arrives(db, org_id, channel, "Paketet kom aldrig fram")
+        row = page.locator(".queue-row", has_text="Paketet kom aldrig fram")
+        await expect(row).to_be_visible(timeout=WAIT)
+        await expect(page.locator("#channel-strip")).to_contain_text("1", timeout=WAIT)
+
+        await bjorn.get_by_role("link", name="Paketet kom aldrig fram").click()
+        await bjorn.get_by_label("Status").select_option(label="Stängd")
+        await bjorn.get_by_role("button", name="Spara status").click()
+        await expect(row).to_have_count(0, timeout=WAIT)
+        assert await page.evaluate("window.notReloaded === true")
+        assert page.problems == []
+    finally:
+        await bjorn_context.close()
