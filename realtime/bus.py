@@ -1,7 +1,8 @@
 """The doorbell: one Redis pub/sub connection per web process, subscribed to the channel of each
 organisation this process holds sockets for.
 
-A message only says "org N has events up to seq S"; the hub reads the events themselves from
+A message only says "org N has events up to seq S" (or "presence on conversation C changed",
+realtime/presence.py); the hub reads the events themselves from
 PostgreSQL. Pub/sub is at-most-once, so after every (re)connect the hub is told to catch up
 from the database, and its heartbeat catches a publish that never came.
 """
@@ -22,7 +23,7 @@ RETRY_SECONDS = (0.2, 0.5, 1, 2, 5)  # back-off while Redis is away
 
 
 class Bus:
-    def __init__(self, redis_url: str, on_event: Callable[[int, int], None], on_reconnect: Callable[[], None]):
+    def __init__(self, redis_url: str, on_event: Callable[[dict], None], on_reconnect: Callable[[], None]):
         # No read timeout: the subscriber sits idle between events by design.
         self.redis = aioredis.from_url(redis_url, socket_connect_timeout=1)
         self.on_event, self.on_reconnect = on_event, on_reconnect
@@ -85,6 +86,7 @@ class Bus:
     def _ring(self, data: bytes) -> None:
         try:
             event = json.loads(data)
-            self.on_event(int(event["org_id"]), int(event["seq"]))
+            event["org_id"] = int(event["org_id"])
+            self.on_event(event)
         except (ValueError, KeyError, TypeError):
             log.warning("bus: malformed message", extra={"data": data[:200]})

@@ -13,16 +13,18 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app import accounts
+from app import accounts, conversations
 from app.actors import Actor
 from app.db import Database, events_after, last_seq
 from app.i18n import pick_locale
 from realtime.bus import Bus
 from realtime.fragments import ADMINS, MEMBERS, render_event, user
+from realtime.presence import STATES, Presence
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ class Client:
     cursor: int = 0
     closing: int | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    presence: dict | None = None  # {user_id, name, conversation_id, state} while on a conversation
 
     @property
     def locale(self) -> str:
@@ -76,6 +80,7 @@ class Room:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     bell: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task | None = None
+    presence_changed: set[int] = field(default_factory=set)  # conversations whose people to send
 
 
 class Hub:
@@ -86,6 +91,7 @@ class Hub:
         self.rooms: dict[int, Room] = {}
         self.rooms_lock = asyncio.Lock()
         self.bus = Bus(redis_url, self._ring, self._ring_all)
+        self.presence = Presence(db.redis)
         self.heartbeat_task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -108,7 +114,6 @@ class Hub:
         writer = asyncio.create_task(self._write(websocket, client))
         room = await self._join(client, since)
         try:
-            client.push(frame("hello", seq=client.cursor, heartbeat=self.heartbeat_seconds))
             reader = asyncio.create_task(self._read(websocket, client))
             closed = asyncio.create_task(client.done.wait())
             await asyncio.wait([writer, reader, closed], return_when=asyncio.FIRST_COMPLETED)
@@ -116,6 +121,7 @@ class Hub:
                 task.cancel()
         finally:
             writer.cancel()
+            await self._absent(client)
             await self._leave(room, client)
         if client.closing is not None:
             # a socket that stopped reading may never take the close frame: don't wait on it for long
@@ -140,6 +146,10 @@ class Hub:
                     return
                 if kind == "replay" and isinstance(message.get("since"), int):
                     await self._replay(client, message["since"], upto=client.cursor)
+                elif kind in STATES and isinstance(message.get("conversation_id"), int):
+                    await self._present(client, kind, message["conversation_id"])
+                elif kind == "left":
+                    await self._absent(client)
                 elif kind != "ping":
                     client.push(frame("error", message="unknown message type"))
 
@@ -161,6 +171,10 @@ class Hub:
         async with room.lock:
             await self._replay(client, client.cursor)  # whatever committed meanwhile
             room.clients.add(client)
+            client.push(frame("hello", seq=client.cursor, heartbeat=self.heartbeat_seconds))
+            # who is where now; later changes come through the pump, which waits for this lock
+            for conversation_id, people in (await self._everyone(org_id)).items():
+                client.push(frame("presence", conversation_id=conversation_id, people=people))
         return room
 
     async def _leave(self, room: Room, client: Client) -> None:
@@ -172,9 +186,14 @@ class Hub:
                 room.task.cancel()
                 await self.bus.unsubscribe(room.org_id)
 
-    def _ring(self, org_id: int, seq: int) -> None:
-        room = self.rooms.get(org_id)
-        if room is not None and seq > room.last:
+    def _ring(self, message: dict) -> None:
+        room = self.rooms.get(message["org_id"])
+        if room is None:
+            return
+        if "presence" in message:
+            room.presence_changed.add(int(message["presence"]))
+            room.bell.set()
+        elif int(message.get("seq", 0)) > room.last:
             room.bell.set()
 
     def _ring_all(self) -> None:
@@ -188,6 +207,7 @@ class Hub:
             try:
                 async with room.lock:
                     await self._catch_up(room)
+                    await self._send_presence(room)
             except Exception:  # noqa: BLE001 - e.g. PostgreSQL away: the next bell or heartbeat retries
                 log.exception("realtime: delivering events failed", extra={"org_id": room.org_id})
 
@@ -242,6 +262,52 @@ class Hub:
             c.push(frames[key])
             c.cursor = max(c.cursor, event["seq"])
 
+    # --- presence ------------------------------------------------------------------------------------
+
+    async def _present(self, client: Client, state: str, conversation_id: int) -> None:
+        """The socket's person is viewing (or writing a reply on) a conversation of their organisation."""
+        actor = client.actor
+        if (state == "replying" and not actor.can_edit) or \
+                await conversations.find_row(self.db, actor.org_id, conversation_id) is None:
+            client.push(frame("error", message="not allowed"))  # another org's id: nothing told, nothing kept
+            return
+        before = client.presence
+        client.presence = {"user_id": actor.user_id, "name": actor.name, "conversation_id": conversation_id,
+                           "state": state}
+        try:
+            await self.presence.set(actor.org_id, client.id, client.presence)
+            for changed in {conversation_id, *((before["conversation_id"],) if before else ())}:
+                await self.presence.ring(actor.org_id, changed)
+        except Exception as exc:  # noqa: BLE001 - Redis away: presence is liveness, never a failure
+            log.warning("presence not kept", extra={"error": repr(exc)})
+
+    async def _absent(self, client: Client) -> None:
+        before, client.presence = client.presence, None
+        if before is not None:
+            try:
+                await self.presence.remove(client.actor.org_id, client.id)
+                await self.presence.ring(client.actor.org_id, before["conversation_id"])
+            except Exception as exc:  # noqa: BLE001 - it fades within the expiry anyway
+                log.warning("presence not removed", extra={"error": repr(exc)})
+
+    async def _everyone(self, org_id: int) -> dict[int, list[dict]]:
+        try:
+            return await self.presence.everyone(org_id)
+        except Exception as exc:  # noqa: BLE001 - Redis away: no presence shown
+            log.warning("presence not read", extra={"error": repr(exc)})
+            return {}
+
+    async def _send_presence(self, room: Room) -> None:
+        """The people on each conversation whose presence changed, the same frame to every socket."""
+        if not room.presence_changed:
+            return
+        changed, room.presence_changed = room.presence_changed, set()
+        everyone = await self._everyone(room.org_id)
+        for conversation_id in changed:
+            text = frame("presence", conversation_id=conversation_id, people=everyone.get(conversation_id, []))
+            for c in room.clients:
+                c.push(text)
+
     # --- heartbeats -------------------------------------------------------------------------------
 
     async def _heartbeats(self) -> None:
@@ -260,6 +326,12 @@ class Hub:
             await self._catch_up(room)
             latest = room.last
         beat = frame("heartbeat", seq=latest)
+        try:  # keep this process's presence alive; let a dead process's fade
+            await self.presence.refresh(room.org_id, {c.id: c.presence for c in room.clients if c.presence})
+            for conversation_id in await self.presence.prune(room.org_id):
+                await self.presence.ring(room.org_id, conversation_id)
+        except Exception as exc:  # noqa: BLE001 - Redis away: presence is liveness only
+            log.warning("presence not refreshed", extra={"error": repr(exc)})
         for c in list(room.clients):
             session = await accounts.load_session(self.db, c.token)
             if session is None or (session.actor.org_id, session.actor.role) != (c.actor.org_id, c.actor.role):

@@ -7,6 +7,7 @@
   if (!meta || !window.WebSocket) return;
   var applied = Number(meta.content);  // the last seq this page shows
   var live = false, lostAt = null, attempt = 0, asked = -1, socket = null, watchdog = null, beat = 15;
+  var me = Number(document.body.dataset.userId), people = {}, writing = false, announced = false;
 
   function showState() {
     var el = document.getElementById("live-state");
@@ -39,6 +40,47 @@
     return t.innerHTML;
   }
 
+  // Presence: who else is on each conversation, on the case page and as a mark on its queue row.
+  function paintPresence() {
+    var words = document.getElementById("live-state"), box = document.getElementById("presence");
+    if (!words) return;
+    if (box) {
+      box.textContent = (people[box.dataset.conversationId] || []).map(function (p) {
+        return (p.state === "replying" ? words.dataset.writing : words.dataset.working).replace("{name}", p.name);
+      }).join(" · ");
+    }
+    document.querySelectorAll(".queue-row[id^='conversation-']").forEach(function (row) {
+      var others = people[row.id.slice("conversation-".length)] || [], mark = row.querySelector(".presence-mark");
+      if (!others.length) { if (mark) mark.remove(); return; }
+      if (!mark) {
+        mark = document.createElement("span");
+        mark.className = "badge presence-mark";
+        (row.querySelector(".badges") || row).appendChild(mark);
+      }
+      mark.textContent = others.map(function (p) { return p.name; }).join(", ");
+      mark.dataset.state = others.some(function (p) { return p.state === "replying"; }) ? "replying" : "viewing";
+    });
+  }
+
+  // Tell the server which case this page shows (and whether a reply is being written), or that it shows none.
+  function announce() {
+    var box = document.getElementById("presence");
+    if (box) {
+      send({ type: writing ? "replying" : "viewing", conversation_id: Number(box.dataset.conversationId) });
+      announced = true;
+    } else if (announced) {
+      send({ type: "left" });
+      announced = false;
+    }
+  }
+
+  document.addEventListener("input", function (e) {
+    if (!writing && e.target.closest && e.target.closest("#composer")) {
+      writing = true;
+      announce();
+    }
+  });
+
   function send(message) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
   }
@@ -63,11 +105,16 @@
       var html = forThisPage(message.html || "");
       if (html) htmx.swap(document.body, html, { swapStyle: "none" });
       applied = message.seq;
+      paintPresence();  // a replaced queue row lost its mark
     } else if (message.type === "hello" || message.type === "heartbeat") {
       if (message.heartbeat) beat = message.heartbeat;
       if (message.seq > applied) ask(applied);  // a publish that never came
       attempt = 0;
+      if (message.type === "hello") announce();  // a new socket: the server knows nothing of this page yet
       setLive(true);
+    } else if (message.type === "presence") {
+      people[message.conversation_id] = message.people.filter(function (p) { return p.user_id !== me; });
+      paintPresence();
     } else if (message.type === "reload") {
       setLive(false);
       location.reload();  // too far behind to replay: the page is read again
@@ -95,6 +142,11 @@
   // A boosted link or form brings a whole new page read at its own seq: replay from there if that is older.
   document.addEventListener("htmx:afterSwap", function (e) {
     showState();
+    if (e.detail.boosted) {  // another page: another case, or none
+      writing = false;
+      announce();
+    }
+    paintPresence();
     var found = e.detail.boosted && /<meta name="samsyn-seq" content="(\d+)">/.exec(e.detail.xhr.responseText);
     if (found && Number(found[1]) < applied) send({ type: "replay", since: Number(found[1]) });
   });

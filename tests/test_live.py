@@ -258,3 +258,62 @@ async def test_a_slow_consumer_is_closed_while_others_keep_receiving(db, live, o
     finally:
         hub.queue_frames = 1000
         slow.close()
+
+
+async def test_presence_is_shared_in_the_organisation_and_cleared_on_leaving(db, live, org):
+    base = live[0]
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    conv = await make_conversation(db, org_id, await make_channel(db, people["admin"]))
+    editor_id = people["editor"].actor.user_id
+    async with open_socket(base, cookies["admin"]) as watcher:
+        await next_frame(watcher, ("hello",))
+        async with open_socket(base, cookies["editor"]) as editor:
+            await next_frame(editor, ("hello",))
+            await editor.send(json.dumps({"type": "viewing", "conversation_id": conv}))
+            seen = await next_frame(watcher, ("presence",))
+            assert seen == {"type": "presence", "conversation_id": conv,
+                            "people": [{"user_id": editor_id, "name": "Björn Ek", "state": "viewing"}]}
+            await editor.send(json.dumps({"type": "replying", "conversation_id": conv}))
+            assert (await next_frame(watcher, ("presence",)))["people"][0]["state"] == "replying"
+            # a socket that opens now gets the snapshot right after hello
+            async with open_socket(base, cookies["viewer"]) as late:
+                await next_frame(late, ("hello",))
+                assert (await next_frame(late, ("presence",)))["people"][0]["user_id"] == editor_id
+        # the editor's socket closed: gone
+        assert (await next_frame(watcher, ("presence",)))["people"] == []
+
+
+async def test_presence_is_refused_for_another_organisations_case_and_for_a_viewer_writing(db, live, org):
+    base = live[0]
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    conv = await make_conversation(db, org_id, await make_channel(db, people["admin"]))
+    other = await make_org(db, name="Annat AB")
+    other_cookie, other_client = await session_cookie(base, other.email)
+    async with open_socket(base, cookies["admin"]) as watcher, open_socket(base, other_cookie) as intruder, \
+            open_socket(base, cookies["viewer"]) as viewer:
+        for ws in (watcher, intruder, viewer):
+            await next_frame(ws, ("hello",))
+        await intruder.send(json.dumps({"type": "viewing", "conversation_id": conv}))
+        assert (await next_frame(intruder, ("error",)))["message"] == "not allowed"
+        await viewer.send(json.dumps({"type": "replying", "conversation_id": conv}))
+        assert (await next_frame(viewer, ("error",)))["message"] == "not allowed"
+        # the watcher's next presence frame is the viewer's allowed viewing, nothing before it
+        await viewer.send(json.dumps({"type": "viewing", "conversation_id": conv}))
+        frame = await next_frame(watcher, ("presence",))
+        assert [p["user_id"] for p in frame["people"]] == [people["viewer"].actor.user_id]
+    await other_client.aclose()
+
+
+async def test_garbage_closes_only_that_socket(live, org):
+    base, cookies = live[0], org[1]
+    async with open_socket(base, cookies["admin"]) as good, open_socket(base, cookies["editor"]) as bad:
+        await next_frame(good, ("hello",))
+        await next_frame(bad, ("hello",))
+        await bad.send("this is not json")
+        with pytest.raises(ConnectionClosed) as closed:
+            await next_frame(bad, ("never",))
+        assert closed.value.rcvd.code == 1003
+        await good.send(json.dumps({"type": "ping"}))
+        assert (await next_frame(good, ("heartbeat",)))["type"] == "heartbeat"

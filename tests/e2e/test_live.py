@@ -40,3 +40,32 @@ async def test_anna_sees_a_new_mail_and_bjorns_change_without_reloading(page, br
         assert page.problems == []
     finally:
         await bjorn_context.close()
+
+
+async def test_bjorn_sees_anna_working_on_a_case_and_writing(page, browser, server, db):
+    admin = await make_org(db, "Närvarande AB")
+    org_id = admin.actor.org_id
+    anna = await make_member(db, org_id, "editor", "Anna Lind")
+    bjorn_email = unique_email("bjorn")
+    await accounts.add_member(db, org_id, await accounts.create_user(db, bjorn_email, "Björn Ek", PASSWORD), "editor")
+    await _mail_arrives(db, org_id, await make_channel(db, admin), "Fel färg på tröjan")
+    bjorn_context = await browser.new_context(base_url=server, locale="sv-SE")
+    bjorn = await bjorn_context.new_page()
+    try:
+        await log_in(bjorn, bjorn_email)
+        await log_in(page, anna.email)
+        await page.get_by_role("link", name="Fel färg på tröjan").click()
+        row = bjorn.locator(".queue-row", has_text="Fel färg på tröjan")
+        await expect(row.locator(".presence-mark")).to_have_text("Anna Lind", timeout=WAIT)
+
+        await bjorn.get_by_role("link", name="Fel färg på tröjan").click()
+        await expect(bjorn.locator("#presence")).to_have_text("Anna Lind arbetar med detta", timeout=WAIT)
+        await page.get_by_label("Svara kunden").fill("Hej! Vi skickar en ny.")
+        await expect(bjorn.locator("#presence")).to_have_text("Anna Lind skriver ett svar", timeout=WAIT)
+        await expect(page.locator("#presence")).to_have_text("Björn Ek arbetar med detta", timeout=WAIT)
+
+        await page.get_by_role("link", name="Översikt").click()  # Anna leaves the case
+        await expect(bjorn.locator("#presence")).to_have_text("", timeout=WAIT)
+        assert page.problems == []
+    finally:
+        await bjorn_context.close()
