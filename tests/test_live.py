@@ -28,20 +28,30 @@ from tests.factories import csrf_from, login, make_channel, make_conversation, m
 WAIT = 15  # seconds: generous, never an assertion about speed
 
 
-@pytest.fixture(scope="module")
-async def live(settings):
-    """The app under uvicorn with a heartbeat every 0.3 s; yields (base URL, app)."""
-    own = dataclasses.replace(settings, web_port=free_port(), live_heartbeat_seconds=0.3)
-    app = create_app(own)
-    server = uvicorn.Server(uvicorn_config(app, own, log_level="warning"))
+async def start_web(settings):
+    """A web process of our own (the app under uvicorn, as the `server` fixture runs it): (app, stop)."""
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
+
+    async def stop():
+        server.should_exit = True
+        await task
+
+    return app, stop
+
+
+@pytest.fixture(scope="module")
+async def live(settings):
+    """The app under uvicorn with a heartbeat every 0.3 s; yields (base URL, app)."""
+    own = dataclasses.replace(settings, web_port=free_port(), live_heartbeat_seconds=0.3)
+    app, stop = await start_web(own)
     yield own.base_url, app
-    server.should_exit = True
-    await task
+    await stop()
 
 
 async def session_cookie(base: str, email: str) -> tuple[str, httpx.AsyncClient]:
@@ -317,3 +327,21 @@ async def test_garbage_closes_only_that_socket(live, org):
         assert closed.value.rcvd.code == 1003
         await good.send(json.dumps({"type": "ping"}))
         assert (await next_frame(good, ("heartbeat",)))["type"] == "heartbeat"
+
+
+async def test_two_web_processes_share_events_and_presence(db, live, server, org):
+    """The test `server` and this module's `live` app are two web processes, each with its own hub and bus."""
+    base, other_process = live[0], server
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    conv = await make_conversation(db, org_id, await make_channel(db, people["admin"]))
+    async with open_socket(base, cookies["admin"]) as here, open_socket(other_process, cookies["editor"]) as there:
+        await next_frame(here, ("hello",))
+        await next_frame(there, ("hello",))
+        await there.send(json.dumps({"type": "viewing", "conversation_id": conv}))
+        frame = await next_frame(here, ("presence",))
+        assert [p["user_id"] for p in frame["people"]] == [people["editor"].actor.user_id]
+        await make_conversation(db, org_id, await make_channel(db, people["admin"], name="Andra"), subject="Båda ser")
+        latest = await last_seq(db, org_id)
+        for ws in (here, there):
+            assert "Båda ser" in "".join(f["html"] for f in await events_until(ws, latest))

@@ -1,12 +1,16 @@
 """Two editors in two browsers: what one does, and what arrives, shows on the other's screen without reload."""
 from __future__ import annotations
 
+import dataclasses
+
 from playwright.async_api import expect
 
+from devtools.services import free_port
 from tests.e2e.test_form_errors import log_in
 from tests.e2e.test_working_a_case import _mail_arrives
 from app import accounts
 from tests.factories import PASSWORD, make_channel, make_member, make_org, unique_email
+from tests.test_live import start_web
 
 WAIT = 15_000  # ms: generous, never an assertion about speed
 
@@ -69,3 +73,34 @@ async def test_bjorn_sees_anna_working_on_a_case_and_writing(page, browser, serv
         assert page.problems == []
     finally:
         await bjorn_context.close()
+
+
+
+async def test_a_web_restart_shows_and_the_page_comes_back_current(browser, settings, db):
+    """Anna's page stays open while its web process stops and starts again; what happened meanwhile arrives."""
+    own = dataclasses.replace(settings, web_port=free_port())
+    _, stop = await start_web(own)
+    admin = await make_org(db, "Omstartade AB")
+    org_id = admin.actor.org_id
+    anna = await make_member(db, org_id, "editor", "Anna Lind")
+    channel = await make_channel(db, admin)
+    context = await browser.new_context(base_url=own.base_url, locale="sv-SE")
+    page = await context.new_page()
+    try:
+        await log_in(page, anna.email)
+        state = page.locator("#live-state")
+        await expect(state).to_have_text("Live", timeout=WAIT)
+        await page.evaluate("window.notReloaded = true")
+
+        await stop()
+        await expect(state).to_contain_text("Ej ansluten sedan", timeout=WAIT)
+        await expect(state).to_have_attribute("data-state", "offline")
+        await _mail_arrives(db, org_id, channel, "Kom under omstarten")  # no process is there to push it
+        _, stop = await start_web(own)
+
+        await expect(state).to_have_text("Live", timeout=WAIT)
+        await expect(page.locator(".queue-row", has_text="Kom under omstarten")).to_be_visible(timeout=WAIT)
+        assert await page.evaluate("window.notReloaded === true")
+    finally:
+        await context.close()
+        await stop()
