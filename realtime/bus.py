@@ -61,10 +61,12 @@ class Bus:
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                if self.orgs:
-                    await pubsub.subscribe(*(events_channel(o) for o in self.orgs))
-                else:
-                    await pubsub.ping()  # connect now, so a Redis outage shows here
+                await pubsub.ping()  # connect now, so a Redis outage shows here
+                subscribed: set[int] = set()
+                # rooms opened while this ran were not told to a pubsub: subscribe them before taking over
+                while missing := self.orgs - subscribed:
+                    subscribed |= missing
+                    await pubsub.subscribe(*(events_channel(o) for o in missing))
                 self.pubsub = pubsub
                 self.on_reconnect()  # what was published while we were away is in PostgreSQL
                 failures = 0

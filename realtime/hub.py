@@ -111,18 +111,20 @@ class Hub:
     async def serve(self, websocket: WebSocket, actor: Actor, token: str, since: int | None) -> None:
         """Run an accepted socket until it closes: replay after `since`, then live events and heartbeats."""
         client = Client(actor, token, asyncio.Queue(self.queue_frames))
-        writer = asyncio.create_task(self._write(websocket, client))
-        room = await self._join(client, since)
+        writer = asyncio.create_task(self._write(websocket, client))  # replay streams out as it is read
         try:
+            room = await self._join(client, since)
             reader = asyncio.create_task(self._read(websocket, client))
             closed = asyncio.create_task(client.done.wait())
-            await asyncio.wait([writer, reader, closed], return_when=asyncio.FIRST_COMPLETED)
-            for task in (reader, closed):
-                task.cancel()
+            try:
+                await asyncio.wait([writer, reader, closed], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (reader, closed):
+                    task.cancel()
+                await self._absent(client)
+                await self._leave(room, client)
         finally:
             writer.cancel()
-            await self._absent(client)
-            await self._leave(room, client)
         if client.closing is not None:
             # a socket that stopped reading may never take the close frame: don't wait on it for long
             with contextlib.suppress(Exception):
@@ -137,12 +139,18 @@ class Hub:
         """The client's messages: `replay` asks again for what it missed (its seq showed a gap)."""
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             while client.closing is None:
-                text = await websocket.receive_text()
+                received = await websocket.receive()
+                if received["type"] == "websocket.disconnect":
+                    return
+                text = received.get("text")
+                if text is None or len(text) > MAX_MESSAGE:
+                    client.close(1003 if text is None else 1009)  # binary, or too big: this socket only
+                    return
                 try:
-                    message = json.loads(text) if len(text) <= MAX_MESSAGE else None
+                    message = json.loads(text)
                     kind = message.get("type")
                 except (ValueError, AttributeError):
-                    client.close(1003)  # not our protocol: this socket only
+                    client.close(1003)  # not our protocol
                     return
                 if kind == "replay" and isinstance(message.get("since"), int):
                     await self._replay(client, message["since"], upto=client.cursor)
@@ -160,21 +168,26 @@ class Hub:
         async with self.rooms_lock:
             room = self.rooms.get(org_id)
             if room is None:
-                room = self.rooms[org_id] = Room(org_id)
+                room = Room(org_id)
                 await self.bus.subscribe(org_id)  # subscribed first, then read where we stand: no gap
                 room.last = await last_seq(self.db, org_id)
                 room.task = asyncio.create_task(self._pump(room), name=f"realtime-room-{org_id}")
+                self.rooms[org_id] = room
             room.holders += 1
-        client.cursor = room.last if since is None else since
-        if since is not None:
-            await self._replay(client, since)  # the long part, without holding up the room
-        async with room.lock:
-            await self._replay(client, client.cursor)  # whatever committed meanwhile
-            room.clients.add(client)
-            client.push(frame("hello", seq=client.cursor, heartbeat=self.heartbeat_seconds))
-            # who is where now; later changes come through the pump, which waits for this lock
-            for conversation_id, people in (await self._everyone(org_id)).items():
-                client.push(frame("presence", conversation_id=conversation_id, people=people))
+        try:
+            client.cursor = room.last if since is None else since
+            if since is not None:
+                await self._replay(client, since)  # the long part, without holding up the room
+            async with room.lock:
+                await self._replay(client, client.cursor)  # whatever committed meanwhile
+                room.clients.add(client)
+                client.push(frame("hello", seq=client.cursor, heartbeat=self.heartbeat_seconds))
+                # who is where now; later changes come through the pump, which waits for this lock
+                for conversation_id, people in (await self._everyone(org_id)).items():
+                    client.push(frame("presence", conversation_id=conversation_id, people=people))
+        except BaseException:
+            await self._leave(room, client)
+            raise
         return room
 
     async def _leave(self, room: Room, client: Client) -> None:

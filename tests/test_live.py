@@ -325,6 +325,12 @@ async def test_garbage_closes_only_that_socket(live, org):
         with pytest.raises(ConnectionClosed) as closed:
             await next_frame(bad, ("never",))
         assert closed.value.rcvd.code == 1003
+        async with open_socket(base, cookies["viewer"]) as binary:
+            await next_frame(binary, ("hello",))
+            await binary.send(b"\x00\x01")
+            with pytest.raises(ConnectionClosed) as closed:
+                await next_frame(binary, ("never",))
+            assert closed.value.rcvd.code == 1003
         await good.send(json.dumps({"type": "ping"}))
         assert (await next_frame(good, ("heartbeat",)))["type"] == "heartbeat"
 
