@@ -136,30 +136,38 @@ class Hub:
                 await websocket.send_text(await client.queue.get())
 
     async def _read(self, websocket: WebSocket, client: Client) -> None:
-        """The client's messages: `replay` asks again for what it missed (its seq showed a gap)."""
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            while client.closing is None:
-                received = await websocket.receive()
-                if received["type"] == "websocket.disconnect":
-                    return
-                text = received.get("text")
-                if text is None or len(text) > MAX_MESSAGE:
-                    client.close(1003 if text is None else 1009)  # binary, or too big: this socket only
-                    return
-                try:
-                    message = json.loads(text)
-                    kind = message.get("type")
-                except (ValueError, AttributeError):
-                    client.close(1003)  # not our protocol
-                    return
-                if kind == "replay" and isinstance(message.get("since"), int):
-                    await self._replay(client, message["since"], upto=client.cursor)
-                elif kind in STATES and isinstance(message.get("conversation_id"), int):
-                    await self._present(client, kind, message["conversation_id"])
-                elif kind == "left":
-                    await self._absent(client)
-                elif kind != "ping":
-                    client.push(frame("error", message="unknown message type"))
+        try:
+            await self._read_messages(websocket, client)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+        except Exception:  # noqa: BLE001 - e.g. PostgreSQL away mid-replay: this socket ends, it reconnects
+            log.exception("realtime: socket failed", extra={"user_id": client.actor.user_id})
+            client.close(1011)
+
+    async def _read_messages(self, websocket: WebSocket, client: Client) -> None:
+        """The client's messages: `replay` (it saw a gap), presence, `ping`; see docs/realtime.md."""
+        while client.closing is None:
+            received = await websocket.receive()
+            if received["type"] == "websocket.disconnect":
+                return
+            text = received.get("text")
+            if text is None or len(text) > MAX_MESSAGE:
+                client.close(1003 if text is None else 1009)  # binary, or too big: this socket only
+                return
+            try:
+                message = json.loads(text)
+                kind = message.get("type")
+            except (ValueError, AttributeError):
+                client.close(1003)  # not our protocol
+                return
+            if kind == "replay" and isinstance(message.get("since"), int):
+                await self._replay(client, message["since"], upto=client.cursor)
+            elif kind in STATES and isinstance(message.get("conversation_id"), int):
+                await self._present(client, kind, message["conversation_id"])
+            elif kind == "left":
+                await self._absent(client)
+            elif kind != "ping":
+                client.push(frame("error", message="unknown message type"))
 
     # --- rooms ----------------------------------------------------------------------------------
 
