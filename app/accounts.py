@@ -34,6 +34,7 @@ class Session:
     csrf_token: str
     organizations: list  # [(org_id, name, role)] the person may switch between
     unread_notifications: int = 0  # the header's count, in the session's organisation
+    seq: int = 0  # the organisation's last event before the page was read: its socket replays from here
 
 
 def require_admin(actor: AnyActor) -> None:
@@ -153,10 +154,12 @@ async def load_session(db: Database, token: str) -> Session | None:
         orgs = await _organizations(tx, s["user_id"])
         # every page's header shows it: read here, in the session's organisation, in the same round of work
         await tx.execute("SELECT set_config('app.org_id', $1, true)", str(s["org_id"]))
+        # the seq first, so everything the page reads is at least as new (a replay may repeat, never miss)
+        seq = await tx.fetchval("SELECT last_event_seq FROM organizations WHERE id = $1", s["org_id"])
         unread = await notifications.unread_in(tx, s["org_id"], s["user_id"])
     actor = Actor(s["user_id"], s["org_id"], s["role"], s["name"], s["email"], s["locale"], s["org_name"],
                   s["time_zone"], s["away"])
-    return Session(actor, s["csrf_token"], orgs, unread)
+    return Session(actor, s["csrf_token"], orgs, unread, seq)
 
 
 async def end_session(db: Database, token: str) -> None:

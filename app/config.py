@@ -86,6 +86,8 @@ class Settings:
     forum_posts_per_client: int = 20
     forum_posts_per_email: int = 10
     forum_window_seconds: int = 3600
+    # The live layer (realtime/hub.py): how often each socket hears the organisation's latest seq.
+    live_heartbeat_seconds: float = 15.0
 
     @property
     def base_url(self) -> str:
@@ -132,4 +134,5 @@ class Settings:
             imap_poll_seconds=max(5, int(env.get("IMAP_POLL_SECONDS", "60"))),
             forum_posts_per_client=int(env.get("FORUM_POSTS_PER_CLIENT", "20")),
             forum_posts_per_email=int(env.get("FORUM_POSTS_PER_EMAIL", "10")),
+            live_heartbeat_seconds=float(env.get("LIVE_HEARTBEAT_SECONDS", "15")),
         )

@@ -8,17 +8,18 @@ import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from app import logs
 from app.config import Settings
 from app.db import Database, StartupError
 from app.templating import TEMPLATES_DIR
-from app.web import (account, admin, auth, canned, composer, conversation, dashboard, forum, health, mail,
+from app.web import (account, admin, auth, canned, composer, conversation, dashboard, forum, health, live, mail,
                      notifications, search)
 from app.web.base import EXCEPTION_HANDLERS, http_error
 from app.web.middleware import RequestContext, SessionAndCsrf
+from realtime.hub import Hub
 
 log = logging.getLogger(__name__)
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
@@ -36,10 +37,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
         db = await Database.connect(settings, redis)
         app.state.db, app.state.redis = db, redis
+        app.state.hub = Hub(db, settings.redis_url, heartbeat_seconds=settings.live_heartbeat_seconds)  # live
+        await app.state.hub.start()
         log.info("started", extra={"url": settings.base_url})
         try:
             yield
         finally:
+            await app.state.hub.stop()
             await db.close()
             await redis.aclose()
 
@@ -56,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *forum.routes,  # the public forum (issue 8)
         Mount("/admin", routes=admin.routes),
         Route("/healthz", health.healthz),
+        WebSocketRoute("/ws", live.endpoint),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(

@@ -25,6 +25,9 @@ def uvicorn_config(app, settings: Settings, **overrides) -> uvicorn.Config:
         "access_log": False,  # RequestContext writes one line per request, with the request id
         "log_config": None,  # logs.configure() owns logging
         "lifespan": "on",
+        # Browsers offer permessage-deflate; accepting it doubles CPU and adds ~200 KB per socket for
+        # pieces of a few KB (../shared/peer-bench/README.md), so /ws sends them uncompressed.
+        "ws_per_message_deflate": False,
     }
     return uvicorn.Config(app, **{**options, **overrides})
 

@@ -1,0 +1,29 @@
+"""`/ws`: one WebSocket per tab, for the live layer (realtime/hub.py). Protocol: docs/realtime.md.
+
+The session middleware has loaded the session from the cookie, as for any page; here the
+handshake is refused (403, before any upgrade) without one, or from another site's page.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket
+
+from app.web.base import session_of
+
+
+def _same_site(websocket: WebSocket) -> bool:
+    # Browsers always send Origin on a WebSocket handshake; without it, or from elsewhere, no socket (CSWSH).
+    origin = websocket.headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+async def endpoint(websocket: WebSocket) -> None:
+    session = session_of(websocket)
+    since = websocket.query_params.get("since", "")
+    if session is None or not _same_site(websocket) or not (since == "" or since.isdigit()):
+        await websocket.close(code=1008)  # before accept: the client sees HTTP 403
+        return
+    await websocket.accept()
+    await websocket.app.state.hub.serve(websocket, session.actor, websocket.state.session_token,
+                                       int(since) if since else None)

@@ -1,0 +1,155 @@
+// The live layer's client (docs/realtime.md): one socket per tab. It applies the pushed pieces in seq
+// order (htmx's out-of-band swaps), asks again for what it missed, reconnects with back-off and jitter,
+// and says in the top bar whether what the page shows is live.
+(function () {
+  "use strict";
+  var meta = document.querySelector('meta[name="samsyn-seq"]');
+  if (!meta || !window.WebSocket) return;
+  var applied = Number(meta.content);  // the last seq this page shows
+  var live = false, lostAt = null, attempt = 0, asked = -1, socket = null, watchdog = null, beat = 15;
+  var me = Number(document.body.dataset.userId), people = {}, writing = false, announced = false;
+
+  function showState() {
+    var el = document.getElementById("live-state");
+    if (!el) return;
+    document.body.classList.toggle("live-offline", !live && lostAt !== null);
+    el.dataset.state = live ? "live" : (lostAt ? "offline" : "connecting");
+    if (live) {
+      el.textContent = el.dataset.live;
+    } else if (lostAt) {
+      var time = lostAt.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+      el.textContent = el.dataset.offline.replace("{time}", time);
+    }
+  }
+
+  function setLive(on) {
+    if (on) lostAt = null;
+    else if (live || !lostAt) lostAt = new Date();
+    live = on;
+    showState();
+  }
+
+  // Only the pieces whose target this page has: htmx logs an error for each one it cannot place.
+  function forThisPage(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html;
+    Array.prototype.slice.call(t.content.children).forEach(function (el) {
+      var swap = el.getAttribute("hx-swap-oob") || "", at = swap.indexOf(":#");
+      if (!document.getElementById(at >= 0 ? swap.slice(at + 2) : el.id)) el.remove();
+    });
+    return t.innerHTML;
+  }
+
+  // Presence: who else is on each conversation, on the case page and as a mark on its queue row.
+  function paintPresence() {
+    var words = document.getElementById("live-state"), box = document.getElementById("presence");
+    if (!words) return;
+    if (box) {
+      box.textContent = (people[box.dataset.conversationId] || []).map(function (p) {
+        return (p.state === "replying" ? words.dataset.writing : words.dataset.working).replace("{name}", p.name);
+      }).join(" · ");
+    }
+    document.querySelectorAll(".queue-row[id^='conversation-']").forEach(function (row) {
+      var others = people[row.id.slice("conversation-".length)] || [], mark = row.querySelector(".presence-mark");
+      if (!others.length) { if (mark) mark.remove(); return; }
+      if (!mark) {
+        mark = document.createElement("span");
+        mark.className = "badge presence-mark";
+        (row.querySelector(".badges") || row).appendChild(mark);
+      }
+      mark.textContent = others.map(function (p) { return p.name; }).join(", ");
+      mark.dataset.state = others.some(function (p) { return p.state === "replying"; }) ? "replying" : "viewing";
+    });
+  }
+
+  // Tell the server which case this page shows (and whether a reply is being written), or that it shows none.
+  function announce() {
+    var box = document.getElementById("presence");
+    if (box) {
+      send({ type: writing ? "replying" : "viewing", conversation_id: Number(box.dataset.conversationId) });
+      announced = true;
+    } else if (announced) {
+      send({ type: "left" });
+      announced = false;
+    }
+  }
+
+  document.addEventListener("input", function (e) {
+    if (!writing && e.target.closest && e.target.closest("#composer")) {
+      writing = true;
+      announce();
+    }
+  });
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  // Ask for the events after `since` (once per gap): the server replays them from its log.
+  function ask(since) {
+    if (asked === since) return;
+    asked = since;
+    send({ type: "replay", since: since });
+  }
+
+  function alive() {  // no heartbeat for three beats: the connection is dead, whatever the browser thinks
+    clearTimeout(watchdog);
+    watchdog = setTimeout(function () { if (socket) socket.close(); }, beat * 3000);
+  }
+
+  function receive(message) {
+    alive();
+    if (message.type === "event") {
+      if (message.seq <= applied) return;  // already shown (a page and its replay may overlap)
+      if (message.seq > applied + 1) return ask(applied);  // a gap: the replay brings this one too
+      var html = forThisPage(message.html || "");
+      if (html) htmx.swap(document.body, html, { swapStyle: "none" });
+      applied = message.seq;
+      paintPresence();  // a replaced queue row lost its mark
+    } else if (message.type === "hello" || message.type === "heartbeat") {
+      if (message.heartbeat) beat = message.heartbeat;
+      if (message.seq > applied) ask(applied);  // a publish that never came
+      attempt = 0;
+      if (message.type === "hello") announce();  // a new socket: the server knows nothing of this page yet
+      setLive(true);
+    } else if (message.type === "presence") {
+      people[message.conversation_id] = message.people.filter(function (p) { return p.user_id !== me; });
+      paintPresence();
+    } else if (message.type === "reload") {
+      setLive(false);
+      location.reload();  // too far behind to replay: the page is read again
+    }
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(scheme + "//" + location.host + "/ws?since=" + applied);
+    asked = -1;
+    socket.onmessage = function (e) {
+      try { receive(JSON.parse(e.data)); } catch (err) { console.warn("live:", err); }
+    };
+    socket.onclose = function (e) {
+      socket = null;
+      clearTimeout(watchdog);
+      setLive(false);
+      if (e.code === 4001) return location.reload();  // session ended or changed: the server decides anew
+      // 0.5 s, 1 s, 2 s … up to 30 s, each between half and one and a half times that: no thundering herd
+      var delay = Math.min(30000, 500 * Math.pow(2, attempt++)) * (0.5 + Math.random());
+      setTimeout(connect, delay);
+    };
+  }
+
+  // A boosted link or form brings a whole new page read at its own seq: replay from there if that is older.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    showState();
+    if (e.detail.boosted) {  // another page: another case, or none
+      writing = false;
+      announce();
+    }
+    paintPresence();
+    var found = e.detail.boosted && /<meta name="samsyn-seq" content="(\d+)">/.exec(e.detail.xhr.responseText);
+    if (found && Number(found[1]) < applied) send({ type: "replay", since: Number(found[1]) });
+  });
+  window.addEventListener("pagehide", function () { if (socket) socket.close(1000); });
+  document.addEventListener("DOMContentLoaded", connect);
+})();

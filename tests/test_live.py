@@ -1,0 +1,353 @@
+"""The live layer on /ws against real PostgreSQL, Redis and uvicorn: who receives what, replay, heartbeats.
+
+The app runs here under its own uvicorn with a short heartbeat, so heartbeat behaviour is awaited,
+not slept for; every wait is for a frame, with a generous timeout.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import socket
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from app import channels
+from app.db import Database, events_after, last_seq
+from app.main import create_app
+from app.serve import uvicorn_config
+from app.web.middleware import SESSION_COOKIE
+from devtools.services import free_port
+from realtime.fragments import MEMBERS, render_event
+from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org
+
+WAIT = 15  # seconds: generous, never an assertion about speed
+
+
+async def start_web(settings):
+    """A web process of our own (the app under uvicorn, as the `server` fixture runs it): (app, stop)."""
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+
+    async def stop():
+        server.should_exit = True
+        await task
+
+    return app, stop
+
+
+@pytest.fixture(scope="module")
+async def live(settings):
+    """The app under uvicorn with a heartbeat every 0.3 s; yields (base URL, app)."""
+    own = dataclasses.replace(settings, web_port=free_port(), live_heartbeat_seconds=0.3)
+    app, stop = await start_web(own)
+    yield own.base_url, app
+    await stop()
+
+
+async def session_cookie(base: str, email: str) -> tuple[str, httpx.AsyncClient]:
+    client = httpx.AsyncClient(base_url=base, timeout=10)
+    await login(client, email)
+    return client.cookies[SESSION_COOKIE], client
+
+
+def ws_url(base: str, since: int | None = None) -> str:
+    return base.replace("http://", "ws://") + "/ws" + ("" if since is None else f"?since={since}")
+
+
+def open_socket(base: str, cookie: str | None, since: int | None = None, origin: str | None = "same"):
+    headers = {"Cookie": f"{SESSION_COOKIE}={cookie}"} if cookie else {}
+    return connect(ws_url(base, since), additional_headers=headers, origin=base if origin == "same" else origin,
+                   open_timeout=WAIT, compression=None)
+
+
+async def next_frame(ws, kinds=("event",), seq: int | None = None) -> dict:
+    """The next frame of one of `kinds` (and with `seq`, if given), skipping the rest."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+        if frame["type"] in kinds and (seq is None or frame["seq"] == seq):
+            return frame
+
+
+async def events_until(ws, seq: int) -> list[dict]:
+    """Every event frame up to and including `seq`."""
+    frames = []
+    while not frames or frames[-1]["seq"] < seq:
+        frames.append(await next_frame(ws))
+    return frames
+
+
+@pytest.fixture
+async def org(db, live):
+    """An organisation with an admin, an editor and a viewer, each with a logged-in HTTP client."""
+    base, _ = live
+    admin = await make_org(db)
+    people = {"admin": admin, "editor": await make_member(db, admin.actor.org_id, "editor", "Björn Ek"),
+              "viewer": await make_member(db, admin.actor.org_id, "viewer", "Viktor Sand")}
+    cookies, clients = {}, []
+    for who, person in people.items():
+        cookies[who], client = await session_cookie(base, person.email)
+        clients.append(client)
+    yield people, cookies
+    for client in clients:
+        await client.aclose()
+
+
+async def test_a_socket_gets_its_organisations_events_and_nothing_of_another(db, live, org):
+    base, _ = live
+    people, cookies = org
+    other = await make_org(db, name="Annat AB")
+    other_cookie, other_client = await session_cookie(base, other.email)
+    channel = await make_channel(db, people["admin"])
+    other_channel = await make_channel(db, other)
+    async with open_socket(base, cookies["editor"]) as mine, open_socket(base, other_cookie) as theirs:
+        await next_frame(mine, ("hello",))
+        await next_frame(theirs, ("hello",))
+        await make_conversation(db, people["admin"].actor.org_id, channel, subject="Hemligt ärende hos oss")
+        seq = await last_seq(db, people["admin"].actor.org_id)
+        assert "Hemligt ärende hos oss" in "".join(f["html"] for f in await events_until(mine, seq))
+        # the other organisation's own next event comes, and nothing of ours before it
+        await make_conversation(db, other.actor.org_id, other_channel, subject="Deras ärende")
+        other_seq = await last_seq(db, other.actor.org_id)
+        received = await events_until(theirs, other_seq)
+        assert "Deras ärende" in "".join(f["html"] for f in received)
+        assert not any("Hemligt" in f["html"] for f in received)
+    await other_client.aclose()
+
+
+async def test_a_viewer_never_gets_admin_pieces_and_same_audience_gets_same_bytes(db, live, org):
+    base, _ = live
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    async with open_socket(base, cookies["admin"]) as admin, open_socket(base, cookies["viewer"]) as viewer:
+        await next_frame(admin, ("hello",))
+        await next_frame(viewer, ("hello",))
+        await channels.create_channel(db, people["admin"].actor, kind="forum", name="Kundservice SV",
+                                      colour="teal", address="forum-live-test")
+        seq = await last_seq(db, org_id)
+        (event,) = await events_after(db, org_id, seq - 1)
+        pieces = await render_event(db, event, "sv", "Europe/Stockholm")
+        assert {p.audience for p in pieces} == {MEMBERS, "admins"}
+        to_admin, to_viewer = await next_frame(admin, seq=seq), await next_frame(viewer, seq=seq)
+        assert to_admin["html"] == "".join(p.html for p in pieces)
+        assert to_viewer["html"] == "".join(p.html for p in pieces if p.audience == MEMBERS)
+        assert 'id="channel-rows"' in to_admin["html"] and 'id="channel-rows"' not in to_viewer["html"]
+
+
+async def test_the_handshake_is_refused_without_a_session_or_from_another_site(live, org):
+    base, cookies = live[0], org[1]
+    for cookie, origin in ((None, "same"), (cookies["editor"], "https://evil.example"), (cookies["editor"], None)):
+        with pytest.raises(InvalidStatus) as refused:
+            async with open_socket(base, cookie, origin=origin):
+                pass
+        assert refused.value.response.status_code == 403
+
+
+async def test_an_ended_session_is_refused_and_its_open_socket_closed(db, live, org):
+    base = live[0]
+    people, _ = org
+    cookie, client = await session_cookie(base, people["editor"].email)
+    async with open_socket(base, cookie) as ws:
+        await next_frame(ws, ("hello",))
+        csrf = csrf_from((await client.get("/")).text)
+        assert (await client.post("/logout", data={"csrf_token": csrf})).status_code == 303
+        with pytest.raises(ConnectionClosed) as closed:
+            await next_frame(ws, ("never",))  # the next heartbeat finds the session gone
+        assert closed.value.rcvd.code == 4001
+    with pytest.raises(InvalidStatus):
+        async with open_socket(base, cookie):
+            pass
+    await client.aclose()
+
+
+async def test_a_socket_replays_what_happened_after_its_pages_seq(db, live, org):
+    base = live[0]
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    channel = await make_channel(db, people["admin"])
+    page_seq = await last_seq(db, org_id)
+    for n in range(3):
+        await make_conversation(db, org_id, channel, subject=f"Missat ärende {n}")
+    latest = await last_seq(db, org_id)
+    async with open_socket(base, cookies["editor"], since=page_seq) as ws:
+        frames = [json.loads(await asyncio.wait_for(ws.recv(), WAIT)) for _ in range(latest - page_seq + 1)]
+    assert [f["seq"] for f in frames[:-1]] == list(range(page_seq + 1, latest + 1))
+    assert frames[-1] == {"type": "hello", "seq": latest, "heartbeat": 0.3}
+    assert all(f"Missat ärende {n}" in "".join(f["html"] for f in frames[:-1]) for n in range(3))
+
+
+async def test_asking_again_fills_a_gap(db, live, org):
+    base = live[0]
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    channel = await make_channel(db, people["admin"])
+    async with open_socket(base, cookies["editor"]) as ws:
+        start = (await next_frame(ws, ("hello",)))["seq"]
+        await make_conversation(db, org_id, channel, subject="Första")
+        await make_conversation(db, org_id, channel, subject="Andra")
+        latest = await last_seq(db, org_id)
+        await events_until(ws, latest)
+        await ws.send(json.dumps({"type": "replay", "since": start}))  # as if those frames were lost
+        again = await events_until(ws, latest)
+    assert [f["seq"] for f in again] == list(range(start + 1, latest + 1))
+
+
+async def test_too_far_behind_is_told_to_reload(db, live, org):
+    base, app = live
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    channel = await make_channel(db, people["admin"])
+    page_seq = await last_seq(db, org_id)
+    for n in range(3):
+        await make_conversation(db, org_id, channel, subject=f"Ärende {n}")
+    app.state.hub.replay_window = 2
+    try:
+        async with open_socket(base, cookies["editor"], since=page_seq) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+    finally:
+        app.state.hub.replay_window = 500
+    assert first == {"type": "reload", "seq": await last_seq(db, org_id)}
+
+
+async def test_the_heartbeat_carries_the_seq_and_brings_an_event_whose_publish_was_lost(db, live, org):
+    base = live[0]
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    channel = await make_channel(db, people["admin"])
+    without_redis = Database(db.pool, None)  # commits, but never rings the doorbell
+    async with open_socket(base, cookies["editor"]) as ws:
+        await next_frame(ws, ("hello",))
+        await make_conversation(without_redis, org_id, channel, subject="Tyst ärende")
+        latest = await last_seq(db, org_id)
+        assert "Tyst ärende" in "".join(f["html"] for f in await events_until(ws, latest))
+        assert (await next_frame(ws, ("heartbeat",)))["seq"] == latest
+
+
+async def test_a_slow_consumer_is_closed_while_others_keep_receiving(db, live, org):
+    base, app = live
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    channel = await make_channel(db, people["admin"])
+    hub = app.state.hub
+    hub.queue_frames = 4
+    try:
+        # a client that completes the handshake and then never reads, with a tiny receive window
+        host, port = base.removeprefix("http://").split(":")
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        slow.connect((host, int(port)))
+        slow.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                      f"Origin: {base}\r\nCookie: {SESSION_COOKIE}={cookies['viewer']}\r\n\r\n").encode())
+        async with open_socket(base, cookies["editor"]) as healthy:
+            await next_frame(healthy, ("hello",))
+
+            def slow_is_held() -> bool:
+                room = hub.rooms.get(org_id)
+                return room is not None and any(c.actor.role == "viewer" for c in room.clients)
+
+            while not slow_is_held():
+                await asyncio.sleep(0.02)
+            made = 0
+            while slow_is_held():
+                assert made < 2000, "the slow socket was never dropped"
+                await make_conversation(db, org_id, channel, subject=f"Ärende {made} " + "lång text " * 50)
+                made += 1
+            latest = await last_seq(db, org_id)
+            received = await events_until(healthy, latest)
+            assert len({f["seq"] for f in received}) == len(received) and received[-1]["seq"] == latest
+    finally:
+        hub.queue_frames = 1000
+        slow.close()
+
+
+async def test_presence_is_shared_in_the_organisation_and_cleared_on_leaving(db, live, org):
+    base = live[0]
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    conv = await make_conversation(db, org_id, await make_channel(db, people["admin"]))
+    editor_id = people["editor"].actor.user_id
+    async with open_socket(base, cookies["admin"]) as watcher:
+        await next_frame(watcher, ("hello",))
+        async with open_socket(base, cookies["editor"]) as editor:
+            await next_frame(editor, ("hello",))
+            await editor.send(json.dumps({"type": "viewing", "conversation_id": conv}))
+            seen = await next_frame(watcher, ("presence",))
+            assert seen == {"type": "presence", "conversation_id": conv,
+                            "people": [{"user_id": editor_id, "name": "Björn Ek", "state": "viewing"}]}
+            await editor.send(json.dumps({"type": "replying", "conversation_id": conv}))
+            assert (await next_frame(watcher, ("presence",)))["people"][0]["state"] == "replying"
+            # a socket that opens now gets the snapshot right after hello
+            async with open_socket(base, cookies["viewer"]) as late:
+                await next_frame(late, ("hello",))
+                assert (await next_frame(late, ("presence",)))["people"][0]["user_id"] == editor_id
+        # the editor's socket closed: gone
+        assert (await next_frame(watcher, ("presence",)))["people"] == []
+
+
+async def test_presence_is_refused_for_another_organisations_case_and_for_a_viewer_writing(db, live, org):
+    base = live[0]
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    conv = await make_conversation(db, org_id, await make_channel(db, people["admin"]))
+    other = await make_org(db, name="Annat AB")
+    other_cookie, other_client = await session_cookie(base, other.email)
+    async with open_socket(base, cookies["admin"]) as watcher, open_socket(base, other_cookie) as intruder, \
+            open_socket(base, cookies["viewer"]) as viewer:
+        for ws in (watcher, intruder, viewer):
+            await next_frame(ws, ("hello",))
+        await intruder.send(json.dumps({"type": "viewing", "conversation_id": conv}))
+        assert (await next_frame(intruder, ("error",)))["message"] == "not allowed"
+        await viewer.send(json.dumps({"type": "replying", "conversation_id": conv}))
+        assert (await next_frame(viewer, ("error",)))["message"] == "not allowed"
+        # the watcher's next presence frame is the viewer's allowed viewing, nothing before it
+        await viewer.send(json.dumps({"type": "viewing", "conversation_id": conv}))
+        frame = await next_frame(watcher, ("presence",))
+        assert [p["user_id"] for p in frame["people"]] == [people["viewer"].actor.user_id]
+    await other_client.aclose()
+
+
+async def test_garbage_closes_only_that_socket(live, org):
+    base, cookies = live[0], org[1]
+    async with open_socket(base, cookies["admin"]) as good, open_socket(base, cookies["editor"]) as bad:
+        await next_frame(good, ("hello",))
+        await next_frame(bad, ("hello",))
+        await bad.send("this is not json")
+        with pytest.raises(ConnectionClosed) as closed:
+            await next_frame(bad, ("never",))
+        assert closed.value.rcvd.code == 1003
+        async with open_socket(base, cookies["viewer"]) as binary:
+            await next_frame(binary, ("hello",))
+            await binary.send(b"\x00\x01")
+            with pytest.raises(ConnectionClosed) as closed:
+                await next_frame(binary, ("never",))
+            assert closed.value.rcvd.code == 1003
+        await good.send(json.dumps({"type": "ping"}))
+        assert (await next_frame(good, ("heartbeat",)))["type"] == "heartbeat"
+
+
+async def test_two_web_processes_share_events_and_presence(db, live, server, org):
+    """The test `server` and this module's `live` app are two web processes, each with its own hub and bus."""
+    base, other_process = live[0], server
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    conv = await make_conversation(db, org_id, await make_channel(db, people["admin"]))
+    async with open_socket(base, cookies["admin"]) as here, open_socket(other_process, cookies["editor"]) as there:
+        await next_frame(here, ("hello",))
+        await next_frame(there, ("hello",))
+        await there.send(json.dumps({"type": "viewing", "conversation_id": conv}))
+        frame = await next_frame(here, ("presence",))
+        assert [p["user_id"] for p in frame["people"]] == [people["editor"].actor.user_id]
+        await make_conversation(db, org_id, await make_channel(db, people["admin"], name="Andra"), subject="Båda ser")
+        latest = await last_seq(db, org_id)
+        for ws in (here, there):
+            assert "Båda ser" in "".join(f["html"] for f in await events_until(ws, latest))
