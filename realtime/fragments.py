@@ -254,7 +254,10 @@ async def _voted(r: Renderer, p: dict) -> list[Piece]:
 FRAGMENTS["forum.voted"] = _voted
 
 # What the case page's timeline shows (app/history.py) re-renders it too, follow-ups included.
-for _kind in [k for k in FRAGMENTS if k in history.FROM_OTHER_FEATURES or k.startswith(history.FOLLOW_UP_PREFIX)]:
+# Messages (a reply, a mail, a note), their delivery and "no reply needed" show in the case's history too.
+CASE_PAGE_MESSAGE_KINDS = ("message.added", "message.delivery_changed", "conversation.no_reply_needed")
+for _kind in [k for k in FRAGMENTS if k in history.FROM_OTHER_FEATURES or k in CASE_PAGE_MESSAGE_KINDS
+              or k.startswith(history.FOLLOW_UP_PREFIX)]:
     FRAGMENTS[_kind] = _and_case_page(FRAGMENTS[_kind])
 
 

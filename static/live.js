@@ -97,6 +97,21 @@
     watchdog = setTimeout(function () { if (socket) socket.close(); }, beat * 3000);
   }
 
+  // Someone else wrote in this case (a reply, a customer's mail) while you write yours: say so at once.
+  // Messages newer than the form's "seen" are what the server would hold your reply for.
+  function tellWriter() {
+    var form = document.getElementById("composer"), box = document.querySelector(".notice.crossed");
+    if (!form || !box || !form.elements.body || !form.elements.body.value.trim()) return;
+    var seen = Number(form.elements.seen.value), who = [];
+    document.querySelectorAll("li.message[id^='message-']:not(.kind-note)").forEach(function (li) {
+      var name = li.querySelector("header strong");
+      if (Number(li.id.slice(8)) > seen && name && who.indexOf(name.textContent) < 0) who.push(name.textContent);
+    });
+    if (!who.length) return;
+    box.textContent = box.dataset.text.replace("{who}", who.join(", "));
+    box.hidden = false;
+  }
+
   function receive(message) {
     alive();
     if (message.type === "event") {
@@ -105,6 +120,7 @@
       var html = forThisPage(message.html || "");
       if (html) htmx.swap(document.body, html, { swapStyle: "none" });
       applied = message.seq;
+      tellWriter();
       paintPresence();  // a replaced queue row lost its mark
     } else if (message.type === "hello" || message.type === "heartbeat") {
       if (message.heartbeat) beat = message.heartbeat;

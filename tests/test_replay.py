@@ -123,6 +123,10 @@ async def message_added(t: Team) -> None:
         t.db, t.admin, conv, kind="editor", body="Hej! Vi skickar en ny."), "message.added")
     await t.check("/", lambda: conversations.add_message(
         t.db, System(t.org_id), conv, kind="customer", body="Tack så mycket!"), "message.added")
+    # the case page's history takes each message too (a note as well), as a viewer sees it
+    for kind, actor, body in (("customer", System(t.org_id), "En sak till."), ("note", t.admin, "Ring henne.")):
+        await _check_case_page(t, f"/conversations/{conv}", lambda kind=kind, actor=actor, body=body:
+                               conversations.add_message(t.db, actor, conv, kind=kind, body=body), "message.added")
 
 
 async def assigned(t: Team) -> None:
@@ -134,6 +138,9 @@ async def no_reply_needed(t: Team) -> None:
     conv = await make_conversation(t.db, t.org_id, await make_channel(t.db, t.admin))
     await t.check("/", lambda: conversations.mark_no_reply_needed(t.db, t.admin, conv),
                   "conversation.no_reply_needed")
+    await conversations.add_message(t.db, System(t.org_id), conv, kind="customer", body="Tack igen!")
+    await _check_case_page(t, f"/conversations/{conv}", lambda: conversations.mark_no_reply_needed(t.db, t.admin, conv),
+                           "conversation.no_reply_needed")
 
 
 async def status_changed(t: Team) -> None:
@@ -167,12 +174,15 @@ async def delivery_changed(t: Team) -> None:
 
     with relay_at(t.settings, free_port()):  # the relay is down: "retrying"
         await t.check("/", lambda: reply_and_send(down), "message.delivery_changed")
+        waiting = await make_conversation(t.db, t.org_id, channel, subject="Väntar")
+        await queue_reply(t.db, t.admin, waiting)  # the case page's badge: "not sent yet" → "trying again"
+        await _check_case_page(t, f"/conversations/{waiting}", lambda: work_off(t.db), "message.delivery_changed")
     async with smtp_sink() as sink:
         with relay_at(t.settings, sink.port):  # "sent"
             await t.check("/", lambda: reply_and_send(up), "message.delivery_changed")
     states = [r["delivery_state"] for r in await t.db.read(
         t.org_id, "SELECT delivery_state FROM messages WHERE org_id = $1 AND kind = 'editor' ORDER BY id", t.org_id)]
-    assert states == ["retrying", "sent"]
+    assert states == ["retrying", "retrying", "sent"]  # down, waiting (case page), up
 
 
 async def tagged(t: Team) -> None:

@@ -76,6 +76,31 @@ async def test_bjorn_sees_anna_working_on_a_case_and_writing(page, browser, serv
 
 
 
+async def test_anna_is_told_at_once_when_bjorn_replies_while_she_writes(page, db):
+    from app import conversations
+
+    admin = await make_org(db, "Korsande AB")
+    org_id = admin.actor.org_id
+    anna = await make_member(db, org_id, "editor", "Anna Lind")
+    bjorn = await make_member(db, org_id, "editor", "Björn Ek")
+    conv = await _mail_arrives(db, org_id, await make_channel(db, admin), "Trasig dragkedja")
+    await log_in(page, anna.email)
+    await page.goto(f"/conversations/{conv}")
+    await expect(page.locator("#live-state")).to_have_text("Live", timeout=WAIT)
+    notice = page.locator(".notice.crossed")
+    await conversations.add_message(db, admin.actor, conv, kind="note", body="Kolla lagret.")  # a note is no answer
+    await page.get_by_label("Svara kunden").fill("Hej! Vi skickar en ny dragkedja.")
+    await expect(page.locator(".message.kind-note", has_text="Kolla lagret.")).to_be_visible(timeout=WAIT)
+    await expect(notice).to_be_hidden()
+
+    await conversations.add_message(db, bjorn.actor, conv, kind="editor", body="Hej! En ny är på väg.")
+    await expect(notice).to_have_text("Medan du skrev har Björn Ek skrivit i ärendet: läs det ovan innan du skickar.",
+                                      timeout=WAIT)
+    await expect(page.get_by_text("Hej! En ny är på väg.")).to_be_visible()
+    await expect(page.get_by_label("Svara kunden")).to_have_value("Hej! Vi skickar en ny dragkedja.")
+    assert page.problems == []
+
+
 async def test_a_web_restart_shows_and_the_page_comes_back_current(browser, settings, db):
     """Anna's page stays open while its web process stops and starts again; what happened meanwhile arrives."""
     own = dataclasses.replace(settings, web_port=free_port())
