@@ -39,6 +39,12 @@ async def get_channel(db: Database, org_id: int, channel_id: int):
     return await db.read_one(org_id, CHANNELS.format(where="AND c.id = $2"), org_id, channel_id)
 
 
+async def signature_of(db: Database, org_id: int, channel_id: int) -> str:
+    """A mailbox's signature alone (get_channel also counts the channel's open cases)."""
+    row = await db.read_one(org_id, "SELECT signature FROM channels WHERE org_id = $1 AND id = $2", org_id, channel_id)
+    return row["signature"]
+
+
 def _clean(kind: str, name: str, colour: str, address: str, target_minutes: int | str) -> tuple:
     if kind not in KINDS:
         raise Invalid(N_("Choose forum or mailbox."), "kind")

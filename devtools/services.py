@@ -79,6 +79,21 @@ def _wait_for_port(port: int, timeout: float) -> bool:
             time.sleep(0.05)
 
 
+def _terminate(pid_file: Path) -> None:
+    """SIGTERM to the server whose pid the file holds, then wait up to 5 s for it to go."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+
 def port_open(port: int) -> bool:
     return _wait_for_port(port, 0)
 
@@ -156,17 +171,7 @@ class RedisServer:
             raise RuntimeError(f"redis-server did not start on port {self.port}")
 
     def stop(self) -> None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-            os.kill(pid, signal.SIGTERM)
-        except (FileNotFoundError, ValueError, ProcessLookupError):
-            return
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
+        _terminate(self.pid_file)
 
 
 DOVECOT_CONF = """\
@@ -245,17 +250,7 @@ class DovecotServer:
             raise RuntimeError(f"dovecot did not start on port {self.port}; see {self.root}/dovecot.log")
 
     def stop(self) -> None:
-        try:
-            pid = int((self.root / "run" / "master.pid").read_text().strip())
-            os.kill(pid, signal.SIGTERM)
-        except (FileNotFoundError, ValueError, ProcessLookupError):
-            return
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
+        _terminate(self.root / "run" / "master.pid")
 
 
 BOOTSTRAP_SQL = """

@@ -53,10 +53,13 @@ def _files(request: Request, draft: drafts.Draft, conversation_id: int | None) -
             "too_big": error_text(request, drafts.TooLarge(budget(request)))}
 
 
-async def context(request: Request, conversation_id: int | None) -> dict:
-    """What a page with the composer shows: the person's draft and its generation, the room for files."""
-    draft = await drafts.get(request.app.state.db, actor_of(request), conversation_id)
-    return {**_files(request, draft, conversation_id), "draft_generation": draft.generation}
+async def context(request: Request, conversation_id: int | None, channel_id: int | None = None) -> dict:
+    """What a page with the composer shows: the person's draft and its generation, the room for files,
+    and with a mailbox, its signature."""
+    db, actor = request.app.state.db, actor_of(request)
+    draft = await drafts.get(db, actor, conversation_id)
+    signature = await channels.signature_of(db, actor.org_id, channel_id) if channel_id is not None else ""
+    return {**_files(request, draft, conversation_id), "draft_generation": draft.generation, "signature": signature}
 
 
 async def keep(request: Request, conversation_id: int | None, form) -> None:

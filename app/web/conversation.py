@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import accounts, blocking, canned, case_tools, channels, conversations, followups, history, tags
+from app import accounts, blocking, canned, case_tools, conversations, followups, history, tags
 from app.errors import Invalid, NotFound
 from app.web import composer
 from app.web.base import actor_of, error_text, login_required, page, path_id, redirect
@@ -23,8 +23,7 @@ async def _page(request: Request, conversation_id: int, status: int = 200, **ext
                 statuses=conversations.STATUSES[row["kind"]],
                 seen=max((m["id"] for m in messages), default=0),
                 # the reply composer: the person's draft and the mailbox's signature (issue 7)
-                **(await composer.context(request, conversation_id) if actor.can_edit else {}),
-                signature=(await channels.get_channel(db, actor.org_id, row["channel_id"]))["signature"],
+                **(await composer.context(request, conversation_id, row["channel_id"]) if actor.can_edit else {}),
                 **extra)
 
 
