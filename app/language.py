@@ -23,10 +23,20 @@ def _identifier() -> LanguageIdentifier:
     return identifier
 
 
+def _has_letters(text: str, enough: int) -> bool:
+    """At least `enough` letters; stops counting there (a long mail need not be counted through)."""
+    for ch in text:
+        if ch.isalpha():
+            enough -= 1
+            if not enough:
+                return True
+    return enough <= 0
+
+
 def detect(text: str) -> str:
     """"sv", "en" or "other" (also for text too short or too mixed to tell)."""
     sample = _QUOTED.sub("", text or "")[:SAMPLE_CHARS]
-    if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
+    if not _has_letters(sample, MIN_LETTERS):
         return OTHER
     language, confidence = _identifier().classify(sample)
     if confidence < MIN_CONFIDENCE or language not in (SWEDISH, ENGLISH):

@@ -48,6 +48,8 @@ class Analyzer(SentimentIntensityAnalyzer):
         self._phrases = [(re.compile(p), v) for p, v in rules.phrases.items()]
         self._formulas = re.compile(rules.formulas) if rules.formulas else None
         self._cache: dict[str, float | None] = {}
+        # VADER looks at every character for an emoji; most mail has none, so find out in one pass
+        self._emoji = frozenset(ch for ch in self.emojis if len(ch) == 1)
 
     def valence_of(self, word: str) -> float | None:
         """The lexicon's valence of a lower-case word, trying the language's prefixes and inflections."""
@@ -78,18 +80,7 @@ class Analyzer(SentimentIntensityAnalyzer):
     def polarity_scores(self, text: str) -> dict:
         if self._formulas is not None:
             text = self._formulas.sub(" ", text)
-        text_no_emoji = []
-        prev_space = True
-        for ch in text:
-            if ch in self.emojis:
-                if not prev_space:
-                    text_no_emoji.append(" ")
-                text_no_emoji.append(self.emojis[ch])
-                prev_space = False
-            else:
-                text_no_emoji.append(ch)
-                prev_space = ch == " "
-        text = "".join(text_no_emoji).strip()
+        text = self._describe_emoji(text) if not self._emoji.isdisjoint(text) else text.strip()
         sentiments = []
         for sentence in _SENTENCES.split(text):
             scored: list[float] = []
@@ -104,8 +95,23 @@ class Analyzer(SentimentIntensityAnalyzer):
             sentiments += self._contrast(words, scored)
         lowered = text.lower()
         for pattern, valence in self._phrases:
-            sentiments.extend(valence for _ in pattern.finditer(lowered))
+            sentiments.extend([valence] * len(pattern.findall(lowered)))
         return self.score_valence(sentiments, text)
+
+    def _describe_emoji(self, text: str) -> str:
+        """VADER's own step: each emoji replaced by its description."""
+        text_no_emoji = []
+        prev_space = True
+        for ch in text:
+            if ch in self.emojis:
+                if not prev_space:
+                    text_no_emoji.append(" ")
+                text_no_emoji.append(self.emojis[ch])
+                prev_space = False
+            else:
+                text_no_emoji.append(ch)
+                prev_space = ch == " "
+        return "".join(text_no_emoji).strip()
 
     def _negated(self, word: str) -> bool:
         suffix = self.rules.negation_suffix
