@@ -27,8 +27,12 @@ class Rules:
     formulas: str | None = None            # regex of greetings and sign-offs, left out before scoring
     negation_suffix: str | None = None     # "n't"
     negation_after: bool = False           # Swedish "gillar inte": the negation follows the verb
+    # VADER's "never so": this negation followed by one of these words intensifies ("aldrig varit så nöjd");
+    # "inte så nöjd" stays negated
+    negation_intensifiers: Mapping[str, frozenset[str]] = field(default_factory=dict)
     prefixes: Mapping[str, float] = field(default_factory=dict)  # "jätte|bra" → booster for the rest
     suffixes: tuple[str, ...] = ()         # inflections tried when a word is not in the lexicon
+    question_weight: float = 1.0           # a question's words count this much ("Vilken storlek rekommenderar ni?")
     pos_threshold: float = 0.05
     neg_threshold: float = -0.05
 
@@ -92,7 +96,10 @@ class Analyzer(SentimentIntensityAnalyzer):
                 words += lower
                 scored += [0 if w in self.rules.boosters else self._valence(sentitext, lower, i)
                            for i, w in enumerate(lower)]
-            sentiments += self._contrast(words, scored)
+            scored = self._contrast(words, scored)
+            if self.rules.question_weight != 1.0 and sentence.rstrip().endswith("?"):
+                scored = [v * self.rules.question_weight for v in scored]
+            sentiments += scored
         lowered = text.lower()
         for pattern, valence in self._phrases:
             sentiments.extend([valence] * len(pattern.findall(lowered)))
@@ -134,7 +141,8 @@ class Analyzer(SentimentIntensityAnalyzer):
                     boost += C_INCR if valence > 0 else -C_INCR
                 valence += boost * (1.0, 0.95, 0.9)[back]
             if self._negated(lower[j]):
-                valence *= N_SCALAR
+                so = self.rules.negation_intensifiers.get(lower[j])
+                valence *= 1.25 if so and not so.isdisjoint(lower[j + 1:i]) else N_SCALAR
         if self.rules.negation_after and i + 1 < len(lower) and self._negated(lower[i + 1]):
             valence *= N_SCALAR
         for n in (2, 3):
