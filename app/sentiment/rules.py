@@ -40,6 +40,39 @@ class Rules:
 DATA = Path(__file__).parent / "data"
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _CLAUSES = re.compile(r"[,;:]\s")
+_PLAIN = re.compile(r"[\w' ]+")  # a run of literal text in a phrase pattern
+
+
+def openings(pattern: str) -> tuple[str, ...] | None:
+    """Literal texts one of which starts every match of `pattern` (after a leading \\b); None when not plain.
+
+    A phrase cannot match a text that holds none of its openings, so a cheap `in` skips the regex scan.
+    """
+    found: list[str] = []
+    depth = start = i = 0
+    alternatives = []
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 1
+        elif pattern[i] in "()":
+            depth += 1 if pattern[i] == "(" else -1
+        elif pattern[i] == "|" and depth == 0:
+            alternatives.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    alternatives.append(pattern[start:])
+    for alternative in alternatives:
+        alternative = alternative.removeprefix("\\b")
+        if alternative.startswith("("):
+            end = alternative.find(")")
+            options, after = alternative[1:end].split("|"), alternative[end + 1:end + 2]
+        else:
+            plain = _PLAIN.match(alternative)
+            options, after = [plain.group() if plain else ""], alternative[len(plain.group()) if plain else 0:][:1]
+        if after in ("?", "*", "{") or not all(_PLAIN.fullmatch(o) and o.strip() for o in options):
+            return None
+        found += options
+    return tuple(found)
 
 
 class Analyzer(SentimentIntensityAnalyzer):
@@ -49,7 +82,7 @@ class Analyzer(SentimentIntensityAnalyzer):
         super().__init__(lexicon_file=rules.lexicon_file)  # an absolute path is used as is
         self.rules = rules
         self.lexicon = {**self.lexicon, **rules.lexicon_extra}
-        self._phrases = [(re.compile(p), v) for p, v in rules.phrases.items()]
+        self._phrases = [(re.compile(p), v, openings(p)) for p, v in rules.phrases.items()]
         self._formulas = re.compile(rules.formulas) if rules.formulas else None
         self._cache: dict[str, float | None] = {}
         # VADER looks at every character for an emoji; most mail has none, so find out in one pass
@@ -86,6 +119,7 @@ class Analyzer(SentimentIntensityAnalyzer):
             text = self._formulas.sub(" ", text)
         text = self._describe_emoji(text) if not self._emoji.isdisjoint(text) else text.strip()
         sentiments = []
+        boosters, valence_of = self.rules.boosters, self.valence_of
         for sentence in _SENTENCES.split(text):
             scored: list[float] = []
             words: list[str] = []
@@ -94,15 +128,17 @@ class Analyzer(SentimentIntensityAnalyzer):
                 sentitext = SentiText(clause)
                 lower = [w.lower() for w in sentitext.words_and_emoticons]
                 words += lower
-                scored += [0 if w in self.rules.boosters else self._valence(sentitext, lower, i)
+                # most words have no valence: only those go through the rules
+                scored += [self._valence(sentitext, lower, i) if valence_of(w) and w not in boosters else 0
                            for i, w in enumerate(lower)]
             scored = self._contrast(words, scored)
             if self.rules.question_weight != 1.0 and sentence.rstrip().endswith("?"):
                 scored = [v * self.rules.question_weight for v in scored]
             sentiments += scored
         lowered = text.lower()
-        for pattern, valence in self._phrases:
-            sentiments.extend([valence] * len(pattern.findall(lowered)))
+        for pattern, valence, starts in self._phrases:
+            if starts is None or any(start in lowered for start in starts):
+                sentiments.extend([valence] * len(pattern.findall(lowered)))
         return self.score_valence(sentiments, text)
 
     def _describe_emoji(self, text: str) -> str:
