@@ -137,7 +137,7 @@ class Analyzer(SentimentIntensityAnalyzer):
             sentiments += scored
         lowered = text.lower()
         for pattern, valence, starts in self._phrases:
-            if starts is None or any(start in lowered for start in starts):
+            if starts is None or any(map(lowered.__contains__, starts)):
                 sentiments.extend([valence] * len(pattern.findall(lowered)))
         return self.score_valence(sentiments, text)
 
@@ -190,9 +190,9 @@ class Analyzer(SentimentIntensityAnalyzer):
 
     def _contrast(self, lower: list[str], sentiments: list[float]) -> list[float]:
         """VADER's "but" rule within one sentence: before it counts half, after it half as much again."""
-        at = next((k for k, w in enumerate(lower) if w in self.rules.contrasts), None)
-        if at is None:
+        if self.rules.contrasts.isdisjoint(lower):
             return sentiments
+        at = next(k for k, w in enumerate(lower) if w in self.rules.contrasts)
         return [s * 0.5 if k < at else s * 1.5 if k > at else s for k, s in enumerate(sentiments)]
 
     def label(self, compound: float) -> str:
