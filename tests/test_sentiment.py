@@ -10,7 +10,8 @@ import pytest
 import vaderSentiment.vaderSentiment as vader
 
 from app.sentiment import analyzer, score
-from bench.sentiment import evaluate
+from app.sentiment.rules import openings
+from bench.sentiment import evaluate, load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +53,43 @@ def test_swedish_booster_strengthens():
 def test_swedish_greetings_and_sign_offs_are_neutral():
     assert score("Hej!\nNär öppnar anmälan till årsmötet?\nTack på förhand!\nMed vänlig hälsning\nAnna", "sv").label \
         == "neu"
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Jag har aldrig varit så nöjd med ett abonnemang.", "sv"),
+    ("I've never been so happy with a subscription.", "en"),
+])
+def test_never_so_intensifies_instead_of_negating(text, lang):
+    assert score(text, lang).label == "pos"
+    not_so = text.replace("aldrig varit", "inte varit").replace("never been", "not been")
+    assert score(not_so, lang).label == "neg"  # "inte så nöjd": still a negation
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Hej, vilken storlek rekommenderar ni för en tvååring?", "sv"),
+    ("Which payment methods do you accept?", "en"),
+])
+def test_a_question_is_not_scored_by_its_words(text, lang):
+    assert score(text, lang).label == "neu"
+
+
+def test_phrase_openings_are_read_only_off_plain_patterns():
+    assert openings(r"\b(still|never) (waiting|received)\b|\bbeen waiting\b") == ("still", "never", "been waiting")
+    assert openings(r"\byou('ve)? (charged|billed)\b") == ("you",)
+    assert openings(r"\bthanks?\b") is None  # the last letter is optional
+    assert openings(r"\b((kind|best) )?regards\b") is None
+    assert openings(r"(?i)\bregards\b") is None
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_every_phrase_is_skipped_only_when_it_cannot_match(lang):
+    # the openings gate is for speed only: a text without them must really not match
+    for pattern, _, starts in analyzer(lang)._phrases:
+        if starts is not None:
+            for _, text in load(lang, "dev"):
+                lowered = text.lower()
+                if not any(start in lowered for start in starts):
+                    assert not pattern.search(lowered), (pattern.pattern, text)
 
 
 @pytest.mark.parametrize("text", [
@@ -107,6 +145,7 @@ def test_command_prints_label_compound_language_per_line():
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
 def test_dev_split_accuracy_does_not_regress(lang):
-    # measured 97 % (sv) and 93 % (en) on 2026-11-27; the floor catches regressions, not noise
+    # measured 96.2 % (sv) and 97.2 % (en) on the 318-mail dev split, 2026-11-27; the floor (about ten
+    # mails below) catches regressions, not noise
     accuracy, _, _ = evaluate(lang, "dev")
-    assert accuracy >= 0.85
+    assert accuracy >= 0.93
