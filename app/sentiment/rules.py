@@ -67,8 +67,9 @@ def openings(pattern: str) -> tuple[str, ...] | None:
             end = alternative.find(")")
             options, after = alternative[1:end].split("|"), alternative[end + 1:end + 2]
         else:
-            plain = _PLAIN.match(alternative)
-            options, after = [plain.group() if plain else ""], alternative[len(plain.group()) if plain else 0:][:1]
+            literal = _PLAIN.match(alternative)
+            options = [literal.group() if literal else ""]
+            after = alternative[len(options[0]):][:1]
         if after in ("?", "*", "{") or not all(_PLAIN.fullmatch(o) and o.strip() for o in options):
             return None
         found += options
