@@ -5,8 +5,7 @@
 -- once, in COALESCE(origin_channel_id, channel_id).
 ALTER TABLE conversations ADD COLUMN origin_channel_id bigint,
     ADD FOREIGN KEY (org_id, origin_channel_id) REFERENCES channels (org_id, id);
-CREATE INDEX conversations_origin_channel_idx ON conversations (org_id, origin_channel_id)
-    WHERE origin_channel_id IS NOT NULL;
+CREATE INDEX conversations_origin_channel_idx ON conversations (org_id, origin_channel_id);
 
 -- The sites allowed to frame a forum's embeddable form (CSP frame-ancestors), as origins.
 ALTER TABLE channels ADD COLUMN embed_origins text[] NOT NULL DEFAULT '{}',
