@@ -147,13 +147,18 @@ FOR UPDATE OF fm
 async def release_in(tx: Tx, address_id: int) -> int:
     """Queue the move mails that waited for this (now confirmed) address; how many.
 
-    The conversation's customer becomes the mail customer with that address: it is theirs now.
+    The conversation's customer becomes the mail customer with that address, and so do the posts they
+    wrote with it: confirmed, it is theirs.
     """
     waiting = await tx.fetch(WAITING, tx.org_id, address_id)
     for row in waiting:
         customer_id = await tx.fetchval(conversations.UPSERT_CUSTOMER, tx.org_id, row["name"], row["email"])
         await tx.execute("UPDATE conversations SET customer_id = $3 WHERE org_id = $1 AND id = $2",
                          tx.org_id, row["conversation_id"], customer_id)
+        # their posts in the thread are theirs too, so a reply naming only [#N] in its subject finds the case
+        await tx.execute("""UPDATE messages SET customer_id = $4 WHERE org_id = $1 AND conversation_id = $2
+                            AND author_id IS NULL AND visitor->>'email' = $3""",
+                         tx.org_id, row["conversation_id"], row["email"], customer_id)
         await outgoing.queue_send(tx, row["message_id"])
     return len(waiting)
 

@@ -136,6 +136,18 @@ async def test_the_customers_reply_threads_into_the_moved_case(db, place, sink, 
     assert row["needs_reply"] and row["kind"] == "mail"
 
 
+async def test_a_reply_with_only_the_case_number_in_its_subject_joins_the_moved_case(db, place, sink, smtp_port):
+    await _confirmed(db, place, sink)
+    await move(db, place)
+    number = (await conversations.find_row(db, place.org_id, place.thread))["case_number"]
+    answer = mail(place.mailbox.ingress, f"Angående [#{number}]", body="Här är numret: 4711.",
+                  sender=f"Karin Berg <{place.karin}>")  # no In-Reply-To: a new mail from her webmail
+    await send(smtp_port, answer, [place.mailbox.ingress])
+    await work_off(db)
+    _, messages = await conversations.get(db, place.org_id, place.thread)
+    assert (messages[-1]["joined_by"], messages[-1]["body_text"].strip()) == ("case_number", "Här är numret: 4711.")
+
+
 async def test_a_confirmed_address_gets_the_move_mail_at_once_and_no_new_link(db, place, sink):
     await _confirmed(db, place, sink)
     assert await move(db, place) is True
