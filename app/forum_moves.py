@@ -27,11 +27,11 @@ from app.text import clean_name
 MAX_NOTE = 2000
 QUOTE_HEADER = N_("Your thread in the forum, for reference:")
 
-THREAD = """
-SELECT v.id, v.kind, v.channel_id, v.status, v.case_number, v.subject, ch.kind AS channel_kind
-FROM conversations v JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
-WHERE v.org_id = $1 AND v.id = $2 FOR UPDATE OF v
+THREAD_ROW = """
+SELECT v.id, v.kind, v.channel_id, v.status, v.case_number, v.subject
+FROM conversations v WHERE v.org_id = $1 AND v.id = $2
 """
+THREAD = THREAD_ROW + " FOR UPDATE OF v"
 
 # The thread's public messages, to quote in the mail (no notes, nothing of what visitors' requests told us).
 PUBLIC_HISTORY = """
@@ -108,6 +108,23 @@ async def move_to_mail(db: Database, actor: AnyActor, conversation_id: int, *, m
         await tx.emit("conversation.moved", conversation_id=conversation_id, channel_id=mailbox_id,
                       from_channel_id=row["channel_id"], actor_id=actor.user_id)
         return bool(confirmed and await visitor_mail.release_in(tx, address_id))
+
+
+async def ask_again(db: Database, actor: AnyActor, conversation_id: int) -> bool:
+    """Mail the visitor of a moved thread a new link to confirm their address (the last one expired, or
+    went astray); whether one was queued: none once the address is confirmed."""
+    require(actor, "forum.move")
+    async with db.transaction(actor.org_id) as tx:
+        row = await tx.fetchrow(
+            """SELECT a.email, a.confirmed_at FROM forum_moves fm
+               JOIN visitor_addresses a ON a.org_id = fm.org_id AND a.id = fm.address_id
+               WHERE fm.org_id = $1 AND fm.conversation_id = $2 FOR UPDATE OF a""", actor.org_id, conversation_id)
+        if row is None:
+            raise NotFound()
+        if row["confirmed_at"] is not None:
+            return False
+        await visitor_mail.ask_in(tx, row["email"])
+        return True
 
 
 async def moved(tx: Tx, conversation_id: int):
@@ -243,7 +260,7 @@ async def move_form(db: Database, actor: AnyActor, conversation_id: int) -> dict
     """What the move form offers: the thread, the mailboxes to move it to, and who started it."""
     require(actor, "forum.move")
     async with db.transaction(actor.org_id, readonly=True) as tx:
-        row = await tx.fetchrow(THREAD.replace(" FOR UPDATE OF v", ""), actor.org_id, conversation_id)
+        row = await tx.fetchrow(THREAD_ROW, actor.org_id, conversation_id)
         if row is None or row["kind"] != "forum":
             raise NotFound()
         history = await tx.fetch(PUBLIC_HISTORY, actor.org_id, conversation_id)

@@ -104,10 +104,17 @@ async def address_in(tx: Tx, email: str, name: str = "", locale: str = "sv") -> 
     row = await tx.fetchrow(UPSERT_ADDRESS, tx.org_id, normalise_email(email), name[:200], pick_locale(locale),
                             ASK_AGAIN_SECONDS)
     if not row["confirmed"] and (row["new"] or row["ask_again"]):
-        await tx.execute("UPDATE visitor_addresses SET asked_at = now() WHERE org_id = $1 AND id = $2",
-                         tx.org_id, row["id"])
-        await jobs.enqueue(tx, JOB, {"address_id": row["id"]}, max_attempts=outgoing.SEND_ATTEMPTS)
+        await ask_in(tx, email)
     return row["id"], row["confirmed"]
+
+
+async def ask_in(tx: Tx, email: str) -> None:
+    """Queue a mail with the link that confirms this (recorded, unconfirmed) address."""
+    address_id = await tx.fetchval(
+        """UPDATE visitor_addresses SET asked_at = now() WHERE org_id = $1 AND email = $2 AND confirmed_at IS NULL
+           RETURNING id""", tx.org_id, normalise_email(email))
+    if address_id is not None:
+        await jobs.enqueue(tx, JOB, {"address_id": address_id}, max_attempts=outgoing.SEND_ATTEMPTS)
 
 
 async def follow(db: Database, org_id: int, conversation_id: int, *, email: str, name: str, locale: str) -> None:

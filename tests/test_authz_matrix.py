@@ -103,6 +103,7 @@ MATRIX = [
     ("GET", "/conversations/{forum_thread}/move", EDITORS_OF_A, None),
     ("POST", "/conversations/{forum_thread}/move", EDITORS_OF_A, lambda: {"mailbox_id": "{channel}", "note": "Per mejl.",
                                                                            "message": "Hej!"}),
+    ("POST", "/conversations/{forum_thread}/move/ask-again", EDITORS_OF_A, dict),
     ("GET", "/conversations/{conversation}/publish", EDITORS_OF_A, None),
     ("POST", "/conversations/{conversation}/publish", EDITORS_OF_A, lambda: {
         "forum_id": "{forum_channel}", "title": "Fråga", "question": "Hur?", "answer": "Så här.", "edited": "1"}),

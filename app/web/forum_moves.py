@@ -46,6 +46,14 @@ async def move(request: Request) -> Response:
     return redirect(f"/conversations/{conversation_id}")
 
 
+@login_required
+async def ask_again(request: Request) -> Response:
+    """The visitor of a moved thread gets a new link to confirm their address."""
+    conversation_id = path_id(request)
+    await forum_moves.ask_again(request.app.state.db, actor_of(request), conversation_id)
+    return redirect(f"/conversations/{conversation_id}")
+
+
 async def _publish_page(request: Request, status: int = 200, **context) -> Response:
     db, actor = request.app.state.db, actor_of(request)
     conversation_id = path_id(request)
@@ -83,6 +91,7 @@ async def moved_page(request: Request, found: forum.Forum) -> Response:
 routes = [
     Route("/conversations/{id:int}/move", move_form, methods=["GET"]),
     Route("/conversations/{id:int}/move", move, methods=["POST"]),
+    Route("/conversations/{id:int}/move/ask-again", ask_again, methods=["POST"]),
     Route("/conversations/{id:int}/publish", publish_form, methods=["GET"]),
     Route("/conversations/{id:int}/publish", publish, methods=["POST"]),
 ]
