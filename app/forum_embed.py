@@ -68,6 +68,7 @@ async def save_origins(db: Database, actor: AnyActor, channel_id: int, text: str
 
 
 async def origins_of(db: Database, org_id: int, channel_id: int) -> list[str]:
+    """The sites that may frame this forum's form."""
     row = await db.read_one(org_id, "SELECT embed_origins FROM channels WHERE org_id = $1 AND id = $2",
                             org_id, channel_id)
     return list(row["embed_origins"])
@@ -83,6 +84,7 @@ def _serializer(secret: str) -> URLSafeTimedSerializer:
 
 
 def form_token(secret: str, channel_id: int) -> str:
+    """The token a freshly shown form of this forum posts with."""
     return _serializer(secret).dumps(channel_id)
 
 

@@ -128,6 +128,7 @@ async def ask_again(db: Database, actor: AnyActor, conversation_id: int) -> bool
 
 
 async def moved(tx: Tx, conversation_id: int):
+    """Whether this conversation is a thread that was moved to mail."""
     return await tx.fetchval("SELECT 1 FROM forum_moves WHERE org_id = $1 AND conversation_id = $2",
                              tx.org_id, conversation_id)
 

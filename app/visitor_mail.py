@@ -68,10 +68,12 @@ def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
 
 
 def confirm_token(secret: str, org_id: int, address_id: int, email: str) -> str:
+    """The confirmation link's token, for this address as it was typed (7 days)."""
     return _serializer(secret, "confirm").dumps([org_id, address_id, email])
 
 
 def unsubscribe_token(secret: str, org_id: int, subscription_id: int) -> str:
+    """The token of the link that stops one follow's mails (until it is used)."""
     return _serializer(secret, "unsubscribe").dumps([org_id, subscription_id])
 
 
