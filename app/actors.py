@@ -41,6 +41,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "draft.write": frozenset({ADMIN, EDITOR}),
     "conversation.start": frozenset({ADMIN, EDITOR}),  # a new mail to a customer opens a case
     "message.resend": frozenset({ADMIN, EDITOR}),
+    # forum moves (issue 8): a thread to private mail and a case to the forum; a visitor's address and follows
+    "forum.move": frozenset({ADMIN, EDITOR}),
+    "forum.publish": frozenset({ADMIN, EDITOR}),
+    "forum.follow": frozenset({VISITOR}),  # "notify me of answers", and stopping it by the mail's link
+    "visitor.confirm": frozenset({VISITOR}),  # by the link mailed to the address
 }
 
 # the kinds of message each kind of actor may write

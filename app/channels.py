@@ -23,7 +23,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 CHANNELS = """
 SELECT c.id, c.kind, c.name, c.colour, c.address, c.ingress_local_part, c.response_target_minutes, c.created_at,
-       c.auto_assign, c.signature,
+       c.auto_assign, c.signature, c.embed_origins,
        (SELECT count(*) FROM conversations v
         WHERE v.org_id = c.org_id AND v.channel_id = c.id AND v.status = 'open' AND NOT v.spam) AS open_count
 FROM channels c WHERE c.org_id = $1 {where}

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from app import drafts, notifications
+from app import drafts, notifications, visitor_mail
 from app.actors import AnyActor, require, require_message_kind
 from app.db import Database, Tx
 from app.mail import outgoing
@@ -138,6 +138,8 @@ async def _insert_message(tx: Tx, conversation_id: int, kind: str, body: str, *,
     )
     await tx.execute(REFRESH_NEEDS_REPLY, tx.org_id, conversation_id)
     await tx.emit("message.added", conversation_id=conversation_id, message_id=message_id, message_kind=kind)
+    if public_editor_message:  # the forum (issue 8): visitors who follow the thread are mailed the answer
+        await visitor_mail.answered_in(tx, conversation_id, message_id)
     return message_id
 
 
@@ -306,13 +308,16 @@ async def add_note(db: Database, actor: AnyActor, conversation_id: int, body: st
     return await add_message(db, actor, conversation_id, kind="note", body=_clean_body(body))
 
 
-def _clean_body(body: str) -> str:
+def _clean_body(body: str, field: str = "body") -> str:
     body = (body or "").replace("\r\n", "\n").strip()
     if not body:
-        raise Invalid(N_("Write something first."), "body")
+        raise Invalid(N_("Write something first."), field)
     if len(body) > MAX_BODY:
-        raise Invalid(N_("That is too long: at most %(max)s characters."), "body", max=MAX_BODY)
+        raise Invalid(N_("That is too long: at most %(max)s characters."), field, max=MAX_BODY)
     return body
+
+
+clean_body = _clean_body  # the forum's moves (app/forum_moves.py) check their texts the same way
 
 
 async def _locked_kind(tx: Tx, conversation_id: int) -> str:

@@ -45,6 +45,10 @@ KINDS: dict[str, tuple[str, ...]] = {
     "sender.unblocked": ("block_id", "actor_id"),
     # the public forum (issue 8): a visitor's "me too" on an idea or problem (the voter is not in the log)
     "forum.voted": ("conversation_id",),
+    # forum moves (app/forum_moves.py): a thread moved to a mailbox (the same conversation); a mail case
+    # published as a new public thread
+    "conversation.moved": ("conversation_id", "channel_id", "from_channel_id", "actor_id"),
+    "conversation.published": ("conversation_id", "thread_id", "actor_id"),
 }
 
 

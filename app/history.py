@@ -1,7 +1,7 @@
 """A case's page as one history: its messages and what was done to it (from the event log), by time."""
 from __future__ import annotations
 
-from app import conversations
+from app import conversations, forum_moves
 from app.db import Database
 from app.errors import NotFound
 from app.mail import parse, raw
@@ -11,6 +11,7 @@ from app.mail import parse, raw
 FROM_OTHER_FEATURES = ("conversation.status_changed", "conversation.assigned", "conversation.tagged",
                        "conversation.untagged")
 TIMELINE_KINDS = (*FROM_OTHER_FEATURES, "conversation.spam_marked", "conversation.split", "conversation.merged")
+TIMELINE_KINDS += ("conversation.moved", "conversation.published")  # forum moves (issue 8)
 FOLLOW_UP_PREFIX = "conversation.follow_up"
 
 # Read through events_conversation_idx (migration 0015): one case's events, not the organisation's log.
@@ -50,11 +51,12 @@ async def case(db: Database, org_id: int, conversation_id: int) -> dict:
         # the forum (issue 8): visitors' "me too" votes on an idea or problem
         votes = await tx.fetchval("SELECT count(*) FROM forum_votes WHERE org_id = $1 AND conversation_id = $2",
                                   org_id, conversation_id) if row["kind"] == "forum" else 0
+        moves = await forum_moves.of_case(tx, conversation_id)  # forum moves (issue 8): where it came from, went
     # by time; in the same moment, messages (by id) before what was done (by seq)
     items = [{"type": "message", "order": (m["created_at"], 0, m["id"]), "m": m, "folded": _fold(m)} for m in messages]
     items += [{"type": "event", "order": (e["created_at"], 1, e["seq"]), "e": e} for e in events]
     items.sort(key=lambda i: i["order"])
-    return {"row": row, "messages": messages, "items": items, "customer_cases": others, "votes": votes,
+    return {"row": row, "messages": messages, "items": items, "customer_cases": others, "votes": votes, **moves,
             "first_message_id": messages[0]["id"] if messages else None,
             "attachments": await raw.attachments_of(db, org_id, conversation_id)}
 

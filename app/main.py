@@ -17,6 +17,7 @@ from app.db import Database, StartupError
 from app.templating import TEMPLATES_DIR
 from app.web import (account, admin, auth, canned, composer, conversation, dashboard, forum, health, live, mail,
                      notifications, search)
+from app.web import forum_embed, forum_moves, visitor  # forum moves, the embeddable form, visitors' mail (issue 8)
 from app.web.base import EXCEPTION_HANDLERS, http_error
 from app.web.middleware import RequestContext, SessionAndCsrf
 from realtime.hub import Hub
@@ -57,7 +58,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *search.routes,
         *notifications.routes,
         *composer.routes,
+        *forum_embed.routes,  # before the forum's own: /forum/{slug}/embed (issue 8)
         *forum.routes,  # the public forum (issue 8)
+        *forum_moves.routes,  # forum moves (issue 8)
+        *visitor.routes,  # visitors' confirmation and unsubscribe links (issue 8)
         Mount("/admin", routes=admin.routes),
         Route("/healthz", health.healthz),
         WebSocketRoute("/ws", live.endpoint),

@@ -265,3 +265,20 @@ async def render_event(db: Database, event: dict, locale: str, time_zone: str) -
     """The out-of-band pieces that bring a page rendered before `event` up to date."""
     renderer = Renderer(db, event["org_id"], locale, time_zone)
     return await FRAGMENTS[event["kind"]](renderer, event["payload"])
+
+
+# --- forum moves (issue 8) ----------------------------------------------------------------------------
+
+
+async def _moved(r: Renderer, p: dict) -> list[Piece]:
+    # a thread moved to a mailbox: its queue row (channel and colour), each channel's open count, the case page
+    return [*await r.queue_row(p["conversation_id"]), await r.channel_strip(),
+            *await _case_page(r, p["conversation_id"])]
+
+
+async def _published(r: Renderer, p: dict) -> list[Piece]:
+    # the new thread's row and count come with its own conversation.created; the case shows where it went
+    return await _case_page(r, p["conversation_id"])
+
+
+FRAGMENTS.update({"conversation.moved": _moved, "conversation.published": _published})

@@ -33,6 +33,9 @@ BOOKKEEPING |= {"imap_polls"}
 # The reply composer (issue 7): a draft and its uploaded files show only to their writer, never pushed to
 # anyone; file contents (blobs) show only through attachments, whose rows come with message.added.
 BOOKKEEPING |= {"drafts", "draft_files", "blobs"}
+# Forum moves (issue 8): a visitor's address and the threads they follow show on no page; what confirming
+# releases (a moved thread's mail) comes with message.delivery_changed.
+BOOKKEEPING |= {"visitor_addresses", "forum_subscriptions"}
 # Rows changed per table. PostgreSQL 15 keeps earlier transactions' counts here until it flushes
 # them (about once a second), so what one transaction changed is the difference from its start.
 ROWS_CHANGED = """

@@ -99,6 +99,15 @@ MATRIX = [
                                                 "subject": "Hej", "body": "Hej!"}),
     ("POST", "/compose/uploads", EDITORS_ONLY, dict),
     ("POST", "/compose/draft", EDITORS_ONLY, lambda: {"body": "Ett nytt mejl"}),
+    # forum moves (issue 8): a second move of the same thread is a no-op; each publish makes a new thread
+    ("GET", "/conversations/{forum_thread}/move", EDITORS_OF_A, None),
+    ("POST", "/conversations/{forum_thread}/move", EDITORS_OF_A, lambda: {"mailbox_id": "{channel}", "note": "Per mejl.",
+                                                                           "message": "Hej!"}),
+    ("POST", "/conversations/{forum_thread}/move/ask-again", EDITORS_OF_A, dict),
+    ("GET", "/conversations/{conversation}/publish", EDITORS_OF_A, None),
+    ("POST", "/conversations/{conversation}/publish", EDITORS_OF_A, lambda: {
+        "forum_id": "{forum_channel}", "title": "Fråga", "question": "Hur?", "answer": "Så här.", "edited": "1"}),
+    ("POST", "/admin/channels/{forum_channel}/embed", ADMINS_OF_A, lambda: {"embed_origins": "https://app.example.se"}),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
@@ -108,6 +117,10 @@ PUBLIC |= {("GET", "/forgot"), ("POST", "/forgot")}  # accounts: forgot password
 # the public forum (issue 8): no login to read or post; limits, honeypot and CSRF in tests/test_forum.py
 PUBLIC |= {("GET", "/forum/{slug}"), ("GET", "/forum/{slug}/new"), ("POST", "/forum/{slug}/new"),
            ("GET", "/forum/{slug}/{number}"), ("POST", "/forum/{slug}/{number}"), ("POST", "/forum/{slug}/{number}/vote")}
+# forum moves (issue 8): the embeddable form (its own token) and visitors' links (signed); tests/test_forum_moves.py
+PUBLIC |= {("GET", "/forum/{slug}/embed"), ("POST", "/forum/{slug}/embed"), ("GET", "/visitor/confirm/{token}"),
+           ("POST", "/visitor/confirm/{token}"), ("GET", "/visitor/unsubscribe/{token}"),
+           ("POST", "/visitor/unsubscribe/{token}")}
 
 
 def app_routes() -> set[tuple[str, str]]:
@@ -130,6 +143,7 @@ def app_routes() -> set[tuple[str, str]]:
 
 def test_every_route_is_in_the_matrix():
     ids_in_paths = "conversation|member|channel|raw_mail|attachment|canned|removable|invite|notification|html_message|block"
+    ids_in_paths += "|forum_thread|forum_channel"  # forum moves (issue 8)
     listed = {(m, re.sub(rf"\{{({ids_in_paths})\}}", "{id}", p))
               for m, p, _, _ in MATRIX} | PUBLIC
     assert app_routes() == listed
@@ -185,6 +199,7 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
                                                 org_a, raw_mail)
     ids["block"] = await blocking.block(db, admin.actor, "reklam.example")
     ids["failed_reply"] = await _a_failed_reply(db, admin.actor, conversation)  # the reply composer (issue 7)
+    ids["forum_channel"], ids["forum_thread"] = await _a_forum_thread(db, admin.actor)  # forum moves (issue 8)
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):
@@ -222,3 +237,15 @@ async def _a_failed_reply(db, editor, conversation_id: int) -> int:
     message_id = await queue_reply(db, editor, conversation_id)
     await outgoing.send_gave_up(db, SimpleNamespace(org_id=editor.org_id, payload={"message_id": message_id}), "x")
     return message_id
+
+
+async def _a_forum_thread(db, admin) -> tuple[int, int]:
+    """A forum of A's with a visitor's thread (forum moves, issue 8)."""
+    from app import channels, forum
+
+    slug = f"forum-{unique_email()[:10]}"
+    forum_id = await channels.create_channel(db, admin, kind="forum", name="Forum", colour="blue", address=slug)
+    found = await forum.find(db, slug)
+    number = await forum.start_thread(db, found, topic="question", title="Fråga",
+                                      post=forum.Post("Olle", unique_email(), "Hur gör jag?"))
+    return forum_id, (await forum.thread(db, found, number))["thread"]["id"]

@@ -370,6 +370,40 @@ async def sender_unblocked(t: Team) -> None:
     await t.check("/admin/blocked", lambda: blocking.unblock(t.db, t.admin, block_id), "sender.unblocked")
 
 
+async def _forum_thread(t: Team) -> tuple[int, int]:
+    """A forum (blue, as the mailbox: a case page's frame colour is not pushed) with a visitor's question."""
+    from app import forum
+    slug = f"forum-{unique_email()[:10]}"
+    await channels.create_channel(t.db, t.admin, kind="forum", name="Forum", colour="blue", address=slug)
+    found = await forum.find(t.db, slug)
+    number = await forum.start_thread(t.db, found, topic="question", title="Fel på fakturan",
+                                      post=forum.Post("Olle", unique_email(), "Beloppet stämmer inte."))
+    return found.channel_id, (await forum.thread(t.db, found, number))["thread"]["id"]
+
+
+async def conversation_moved(t: Team) -> None:
+    # forum moves (issue 8): the queue row takes the mailbox's name, the case page says where it came from
+    from app import forum_moves
+    mailbox = await make_channel(t.db, t.admin, name="Fakturor")
+    for page in ("dashboard", "case"):
+        _, thread = await _forum_thread(t)
+        move = lambda thread=thread: forum_moves.move_to_mail(  # noqa: E731
+            t.db, t.admin, thread, mailbox_id=mailbox, note="Vi tar det per mejl.", message="Hej Olle!")
+        if page == "dashboard":
+            await t.check("/", move, "conversation.moved")
+        else:
+            await _check_case_page(t, f"/conversations/{thread}", move, "conversation.moved")
+
+
+async def conversation_published(t: Team) -> None:
+    from app import forum_moves
+    forum_id, _ = await _forum_thread(t)
+    case = await make_conversation(t.db, t.org_id, await make_channel(t.db, t.admin), subject="Faktura 4711")
+    await _check_case_page(t, f"/conversations/{case}", lambda: forum_moves.publish(
+        t.db, t.admin, case, forum_id=forum_id, title="Fel belopp", question="Fel belopp?", answer="Vi rättar det.",
+        edited=True), "conversation.published")
+
+
 SCENARIOS = {
     "channel.created": channel_created,
     "channel.updated": channel_updated,
@@ -404,6 +438,8 @@ SCENARIOS = {
     "sender.blocked": sender_blocked,
     "sender.unblocked": sender_unblocked,
     "forum.voted": forum_voted,  # the public forum (issue 8)
+    "conversation.moved": conversation_moved,  # forum moves (issue 8)
+    "conversation.published": conversation_published,  # forum moves (issue 8)
 }
 
 

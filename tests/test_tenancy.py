@@ -133,6 +133,13 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
     found = await forum.find(db, slug)
     idea = await forum.start_thread(db, found, topic="idea", title="Idé", post=forum.Post("Olle", unique_email(), "Hej"))
     await forum.vote(db, found, idea, unique_email("röst"))
+    from app import forum_moves, visitor_mail  # forum moves (issue 8): a follow, a move, a publication
+
+    thread_id = (await forum.thread(db, found, idea))["thread"]["id"]
+    await visitor_mail.follow(db, org_id, thread_id, email=unique_email("olle"), name="Olle", locale="sv")
+    await forum_moves.move_to_mail(db, admin.actor, thread_id, mailbox_id=channel, note="Per mejl.", message="Hej!")
+    await forum_moves.publish(db, admin.actor, thread_id, forum_id=found.channel_id, title="Idé", question="Hur?",
+                              answer="Så här.", edited=True)
 
 
 async def test_every_tenant_table_shows_only_the_current_organisations_rows(db, settings):

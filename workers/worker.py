@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from app import followups, jobs, logs
+from app import followups, jobs, logs, visitor_mail
 from app.config import Settings
 from app.db import Database, StartupError
 from app.jobs import Job
@@ -43,6 +43,7 @@ HANDLERS: dict[str, Handler] = {
     "mail.send": outgoing.send_job,
     "account.mail": account_mail.send_job,  # invites and password resets (accounts)
     imap.POLL: imap.poll_job,  # IMAP polling: one mailbox's unseen mail
+    visitor_mail.JOB: visitor_mail.send_job,  # forum moves (issue 8): a visitor's confirmation link, new answers
 }
 # Job kind → what to record when its job fails for good (last attempt failed, timed out, or its worker
 # died on it), so the change the job was for does not stay "pending" forever.
@@ -61,6 +62,7 @@ TIMEOUTS: dict[str, float] = {
     "mail.send": outgoing.SEND_TIMEOUT_SECONDS + 30,  # outlasts the relay conversation, so its failure is recorded
     "account.mail": outgoing.SEND_TIMEOUT_SECONDS + 30,  # the same relay conversation (accounts)
     imap.POLL: imap.POLL_TIMEOUT_SECONDS,  # up to MAILS_PER_POLL mails fetched and stored one by one
+    visitor_mail.JOB: outgoing.SEND_TIMEOUT_SECONDS + 30,  # the same relay conversation (forum moves)
 }
 DEFAULT_TIMEOUT = 60.0
 # The lease outlasts the longest timeout, so a healthy worker never loses a job it is running.
@@ -169,6 +171,7 @@ async def serve(settings: Settings, handlers: dict[str, Handler]) -> None:
     outgoing.configure(settings)  # the relay replies go through (handlers get only the database and the job)
     account_mail.configure(settings)  # links in invites and reset mails are signed when sent
     imap.configure(settings)  # the key that decrypts IMAP passwords, the poll interval
+    visitor_mail.configure(settings)  # forum moves: links to visitors are signed when sent
     # Redis carries the events that handlers' changes publish after commit, as in the web process.
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     try:

@@ -13,8 +13,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import forum, ratelimit
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 from app.i18n import N_
+from app.web import forum_moves, visitor  # forum moves, visitors' mail (issue 8)
 from app.web.base import error_text, page, redirect, t
 
 HONEYPOT = "website"  # a field hidden from people (CSS and aria-hidden); robots fill it in
@@ -35,7 +36,7 @@ def _came_from(request: Request) -> str:
 
 def _typed(form) -> dict:
     return {key: str(form.get(key, ""))[:forum.MAX_PAGE if key == "ref" else None]
-            for key in ("topic", "title", "name", "email", "body", "parent_id", "ref")}
+            for key in ("topic", "title", "name", "email", "body", "parent_id", "ref", "notify")}
 
 
 async def _admitted(request: Request, email: str, what: str = "forum") -> int | None:
@@ -88,6 +89,7 @@ async def new_thread(request: Request) -> Response:
     async def write(post: forum.Post, typed: dict, user_agent: str) -> str:
         number = await forum.start_thread(db, found, topic=typed["topic"], title=typed["title"], post=post,
                                           user_agent=user_agent, page=typed["ref"])
+        await visitor.follow_if_asked(request, found, number, post, typed)  # "notify me of answers" (issue 8)
         return f"/forum/{found.slug}/{number}"
 
     return await _post(request, again, write)
@@ -101,7 +103,10 @@ async def _thread_page(request: Request, found: forum.Forum, status: int = 200, 
 
 async def thread(request: Request) -> Response:
     found = await forum.find(request.app.state.db, request.path_params["slug"])
-    return await _thread_page(request, found)
+    try:
+        return await _thread_page(request, found)
+    except NotFound:  # forum moves (issue 8): a thread moved to private mail shows the editor's note instead
+        return await forum_moves.moved_page(request, found)
 
 
 async def answer(request: Request) -> Response:
@@ -118,6 +123,7 @@ async def answer(request: Request) -> Response:
         parent = typed["parent_id"]
         message_id = await forum.add_post(db, found, number, post=post, user_agent=user_agent, page=typed["ref"],
                                           parent_id=int(parent) if parent.isdigit() and len(parent) < 19 else None)
+        await visitor.follow_if_asked(request, found, number, post, typed)  # "notify me of answers" (issue 8)
         return f"/forum/{found.slug}/{number}#message-{message_id}"
 
     return await _post(request, again, write)
