@@ -41,6 +41,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "draft.write": frozenset({ADMIN, EDITOR}),
     "conversation.start": frozenset({ADMIN, EDITOR}),  # a new mail to a customer opens a case
     "message.resend": frozenset({ADMIN, EDITOR}),
+    # the customer barometer (issue 10): every member reads it; editors correct a message's score
+    "barometer.read": frozenset({ADMIN, EDITOR, VIEWER}),
+    "message.correct_sentiment": frozenset({ADMIN, EDITOR}),
 }
 
 # the kinds of message each kind of actor may write

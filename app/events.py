@@ -45,6 +45,10 @@ KINDS: dict[str, tuple[str, ...]] = {
     "sender.unblocked": ("block_id", "actor_id"),
     # the public forum (issue 8): a visitor's "me too" on an idea or problem (the voter is not in the log)
     "forum.voted": ("conversation_id",),
+    # the customer barometer (issue 10): a customer message scored (label None: a language not scored), and an
+    # editor's correction of its label (label None: back to the machine's)
+    "message.scored": ("conversation_id", "message_id", "label"),
+    "message.sentiment_corrected": ("conversation_id", "message_id", "label", "actor_id"),
 }
 
 

@@ -99,6 +99,10 @@ MATRIX = [
                                                 "subject": "Hej", "body": "Hej!"}),
     ("POST", "/compose/uploads", EDITORS_ONLY, dict),
     ("POST", "/compose/draft", EDITORS_ONLY, lambda: {"body": "Ett nytt mejl"}),
+    # the customer barometer (issue 10): every member reads it; editors correct a customer message's tone
+    ("GET", "/barometer", MEMBERS_ONLY, None),
+    ("GET", "/barometer/messages", MEMBERS_ONLY, None),
+    ("POST", "/messages/{html_message}/sentiment", EDITORS_OF_A, lambda: {"label": "neg"}),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.

@@ -133,6 +133,11 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
     found = await forum.find(db, slug)
     idea = await forum.start_thread(db, found, topic="idea", title="Idé", post=forum.Post("Olle", unique_email(), "Hej"))
     await forum.vote(db, found, idea, unique_email("röst"))
+    from app import barometer  # the customer barometer (issue 10): a scored message in every roll-up
+
+    async with db.transaction(org_id, readonly=True) as tx:
+        first = await tx.fetchval("SELECT min(id) FROM messages WHERE org_id = $1 AND conversation_id = $2", org_id, conv)
+    await barometer.correct(db, admin.actor, first, "neg")  # the case is tagged (Ämne: Leverans) above
 
 
 async def test_every_tenant_table_shows_only_the_current_organisations_rows(db, settings):

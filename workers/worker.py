@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from app import followups, jobs, logs
+from app import barometer, followups, jobs, logs
 from app.config import Settings
 from app.db import Database, StartupError
 from app.jobs import Job
@@ -43,6 +43,7 @@ HANDLERS: dict[str, Handler] = {
     "mail.send": outgoing.send_job,
     "account.mail": account_mail.send_job,  # invites and password resets (accounts)
     imap.POLL: imap.poll_job,  # IMAP polling: one mailbox's unseen mail
+    barometer.JOB: barometer.score_job,  # the customer barometer: score a customer message
 }
 # Job kind → what to record when its job fails for good (last attempt failed, timed out, or its worker
 # died on it), so the change the job was for does not stay "pending" forever.
@@ -55,6 +56,7 @@ SWEEPS: dict[str, tuple[float, Sweep]] = {
     "jobs.prune": (3600.0, jobs.prune),
     "mail.imap_schedule": (5.0, imap.schedule),  # IMAP polling: queue the polls that are due
     "follow_ups.due": (15.0, followups.sweep),  # a due follow-up notifies within 15 s
+    "sentiment.catch_up": (60.0, barometer.sweep),  # the barometer: what no job scored (older data, given up)
 }
 # seconds per kind, where DEFAULT_TIMEOUT does not suit
 TIMEOUTS: dict[str, float] = {

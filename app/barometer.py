@@ -1,0 +1,372 @@
+"""The customer barometer (issue 10): scoring customer messages, editors' corrections, and the figures.
+
+Every customer message (a mail, a forum visitor's post or comment) gets a "sentiment.score" job in the
+transaction that stores it; the worker scores it with app.sentiment and stores the label on the message.
+A sweep scores whatever is still unscored (older data, jobs that gave up), and so does
+`python -m app.manage score-sentiment`. An editor's correction is kept beside the machine's label and
+wins. The figures come from per-day roll-ups that triggers keep exact (migration 0025); the drill-down
+reads the messages themselves.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from app import jobs, sentiment
+from app.actors import AnyActor, require
+from app.db import Database, Tx
+from app.errors import Invalid, NotFound
+from app.i18n import N_
+from app.mail import parse
+
+log = logging.getLogger(__name__)
+
+JOB = "sentiment.score"
+LABELS = sentiment.LABELS  # neg, neu, pos
+CUSTOMER = "m.author_id IS NULL AND m.kind IN ('customer', 'comment')"
+# The unscored tail the sweep takes; younger messages are left to their own jobs.
+SWEEP_BATCH = 200
+SWEEP_AFTER = timedelta(minutes=2)
+
+
+async def queue_score_in(tx: Tx, message_id: int) -> None:
+    """Score a customer message once the transaction that stores it commits (never holding up the storing)."""
+    await jobs.enqueue(tx, JOB, {"message_id": message_id})
+
+
+TO_SCORE = f"""
+SELECT m.id, m.body_text, m.language, m.raw_mail_id IS NOT NULL AS mail
+FROM messages m
+WHERE m.org_id = $1 AND m.id = ANY($2::bigint[]) AND m.sentiment_scored_at IS NULL AND {CUSTOMER}
+"""
+
+# The conversation's label and the roll-ups follow by trigger (migration 0025).
+STORE = """
+UPDATE messages SET sentiment = $3, sentiment_compound = $4, sentiment_scored_at = now()
+WHERE org_id = $1 AND id = $2 AND sentiment_scored_at IS NULL
+RETURNING conversation_id
+"""
+
+
+def _scores(texts: list[tuple[str, str | None]]) -> list[sentiment.Score]:
+    return [sentiment.score(text, lang) for text, lang in texts]
+
+
+def _text(row) -> str:
+    # a mail's own words, not the quoted history and signature below them
+    return parse.fold_quoted(row["body_text"])[0] if row["mail"] else row["body_text"]
+
+
+async def score_messages(db: Database, org_id: int, message_ids: list[int]) -> int:
+    """Score these customer messages where still unscored; returns how many were stored. Safe to run twice."""
+    rows = await db.read(org_id, TO_SCORE, org_id, message_ids)
+    if not rows:
+        return 0
+    # the scorer is plain Python: in a thread, so the worker's other jobs and the lease keep going
+    scores = await asyncio.get_running_loop().run_in_executor(
+        None, _scores, [(_text(r), r["language"]) for r in rows])
+    stored = 0
+    async with db.transaction(org_id) as tx:
+        for row, score in zip(rows, scores, strict=True):
+            label = score.label if score.label in LABELS else None  # unk: a language we do not score
+            conversation_id = await tx.fetchval(STORE, org_id, row["id"], label, score.compound)
+            if conversation_id is not None:
+                await tx.emit("message.scored", conversation_id=conversation_id, message_id=row["id"], label=label)
+                stored += 1
+    return stored
+
+
+async def score_job(db: Database, job) -> None:
+    """The worker's handler for "sentiment.score" jobs."""
+    await score_messages(db, job.org_id, [job.payload["message_id"]])
+
+
+async def sweep(db: Database, batch: int = SWEEP_BATCH, older_than: timedelta = SWEEP_AFTER) -> int:
+    """Score customer messages still unscored after `older_than`, in every organisation; returns how many."""
+    async with db.transaction(None, readonly=True) as tx:  # the one cross-tenant step: finding them
+        found = await tx.fetch("SELECT org_id, id FROM unscored_messages($1, $2)", batch, older_than)
+    by_org: dict[int, list[int]] = defaultdict(list)
+    for row in found:
+        by_org[row["org_id"]].append(row["id"])
+    done = 0
+    for org_id, ids in by_org.items():
+        try:
+            done += await score_messages(db, org_id, ids)
+        except Exception:  # noqa: BLE001 - one organisation's fault must not hold back the others'
+            log.exception("messages could not be scored", extra={"org_id": org_id})
+    return done
+
+
+async def score_all(db: Database) -> int:
+    """Score every unscored customer message now (existing data, the demo); returns how many."""
+    total = 0
+    while done := await sweep(db, 500, timedelta(0)):
+        total += done
+    return total
+
+
+# --- editors' corrections ---------------------------------------------------------------------------
+
+CORRECT = f"""
+UPDATE messages m SET sentiment_correction = $3, sentiment_corrected_by = $4, sentiment_corrected_at = now()
+WHERE m.org_id = $1 AND m.id = $2 AND {CUSTOMER} AND m.sentiment_correction IS DISTINCT FROM $3
+RETURNING m.conversation_id
+"""
+
+
+async def correct(db: Database, actor: AnyActor, message_id: int, label: str | None) -> int:
+    """An editor's label for a customer message (None: back to the machine's); returns its conversation.
+
+    The machine's label is kept beside it; the correction is what counts, and is counted as corrected.
+    """
+    require(actor, "message.correct_sentiment")
+    if label is not None and label not in LABELS:
+        raise Invalid(N_("Choose negative, neutral or positive."), "label")
+    async with db.transaction(actor.org_id) as tx:
+        conversation_id = await tx.fetchval(CORRECT, actor.org_id, message_id, label,
+                                            actor.user_id if label else None)
+        if conversation_id is None:
+            conversation_id = await tx.fetchval(
+                f"SELECT m.conversation_id FROM messages m WHERE m.org_id = $1 AND m.id = $2 AND {CUSTOMER}",
+                actor.org_id, message_id)
+            if conversation_id is None:
+                raise NotFound()
+            return conversation_id  # already so
+        await tx.emit("message.sentiment_corrected", conversation_id=conversation_id, message_id=message_id,
+                      label=label, actor_id=actor.user_id)
+    return conversation_id
+
+
+# --- the figures ------------------------------------------------------------------------------------
+
+GROUPINGS = ("week", "month")
+MAX_DAYS = 3 * 366  # a period of at most three years
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the barometer shows: days `start`..`end` (inclusive, in the organisation's time zone)."""
+
+    start: date
+    end: date
+    by: str = "week"
+    channel_id: int | None = None
+    tag_id: int | None = None
+    group_id: int | None = None
+
+    def previous(self) -> tuple[date, date]:
+        """The period compared with: the calendar months before a period starting on the 1st, else as many days."""
+        if self.start.day == 1:
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+            first = _add_months(self.start, -months)
+            return first, self.start - timedelta(days=1)
+        return self.start - (self.end - self.start) - timedelta(days=1), self.start - timedelta(days=1)
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def bucket_of(day: date, by: str) -> date:
+    """The first day of the ISO week or month the day is in."""
+    return day - timedelta(days=day.weekday()) if by == "week" else day.replace(day=1)
+
+
+def bucket_end(first: date, by: str) -> date:
+    return first + timedelta(days=6) if by == "week" else _add_months(first, 1) - timedelta(days=1)
+
+
+@dataclass
+class Counts:
+    """Scored customer messages by label, and how many of them carry an editor's correction."""
+
+    neg: int = 0
+    neu: int = 0
+    pos: int = 0
+    corrected: int = 0
+
+    def add(self, label: str, messages: int, corrected: int) -> None:
+        setattr(self, label, getattr(self, label) + messages)
+        self.corrected += corrected
+
+    @property
+    def total(self) -> int:
+        return self.neg + self.neu + self.pos
+
+    def share(self, label: str) -> float | None:
+        """Percent of the scored messages with this label; None when there are none."""
+        return 100.0 * getattr(self, label) / self.total if self.total else None
+
+
+@dataclass
+class Row:
+    """One line of a breakdown: now and in the period before."""
+
+    key: object
+    name: str
+    now: Counts = field(default_factory=Counts)
+    before: Counts = field(default_factory=Counts)
+    group: str | None = None
+
+    def change(self, label: str) -> float | None:
+        """Percentage points since the period before; None when either has no messages."""
+        now, before = self.now.share(label), self.before.share(label)
+        return None if now is None or before is None else now - before
+
+
+def _source(f: Filters, args: list, first_free: int) -> tuple[str, str]:
+    """The roll-up to read and the filter on it, with its arguments appended to `args`."""
+    table, where = "sentiment_days", ""
+    if f.tag_id is not None:
+        table = "sentiment_tag_days"
+        args.append(f.tag_id)
+        where += f" AND d.tag_id = ${first_free + len(args) - 1}"
+    elif f.group_id is not None:
+        table = "sentiment_group_days"
+        args.append(f.group_id)
+        where += f" AND d.group_id = ${first_free + len(args) - 1}"
+    if f.channel_id is not None:
+        args.append(f.channel_id)
+        where += f" AND d.channel_id = ${first_free + len(args) - 1}"
+    return table, where
+
+
+async def figures(db: Database, org_id: int, f: Filters) -> dict:
+    """The barometer for these filters: per week or month, the totals, per channel, tag group and tag."""
+    if f.by not in GROUPINGS:
+        raise Invalid(N_("Group by week or by month."), "by")
+    prev_start, prev_end = f.previous()
+    extra: list = []
+    table, where = _source(f, extra, 5)
+    # The period before and this one in one pass ($4 is the first day of this one), within the filters.
+    args = (org_id, prev_start, f.end, f.start, *extra)
+    scope = f"d.org_id = $1 AND d.day BETWEEN $2 AND $3{where}"
+    async with db.transaction(org_id, readonly=True) as tx:
+        by_bucket = await tx.fetch(
+            f"""SELECT date_trunc(${len(args) + 1}, d.day)::date AS bucket, label, sum(messages)::int AS n,
+                       sum(corrected)::int AS c
+                FROM {table} d WHERE {scope} AND d.day >= $4 GROUP BY 1, 2""", *args, f.by)
+        by_channel = await tx.fetch(
+            f"""SELECT d.channel_id AS key, ch.name, d.day >= $4 AS now, label, sum(messages)::int AS n,
+                       sum(corrected)::int AS c
+                FROM {table} d JOIN channels ch ON ch.org_id = d.org_id AND ch.id = d.channel_id
+                WHERE {scope} GROUP BY 1, 2, 3, 4""", *args)
+        # tags and groups: every one, within the channel chosen (not narrowed to the tag chosen)
+        channel_args: list = []
+        _, channel_where = _source(Filters(f.start, f.end, channel_id=f.channel_id), channel_args, 5)
+        narrow = (org_id, prev_start, f.end, f.start, *channel_args)
+        by_tag = await tx.fetch(
+            f"""SELECT d.tag_id AS key, t.name, g.name AS group_name, d.day >= $4 AS now, label,
+                       sum(messages)::int AS n, sum(corrected)::int AS c
+                FROM sentiment_tag_days d JOIN tags t ON t.org_id = d.org_id AND t.id = d.tag_id
+                LEFT JOIN tag_groups g ON g.org_id = t.org_id AND g.id = t.group_id
+                WHERE d.org_id = $1 AND d.day BETWEEN $2 AND $3{channel_where} GROUP BY 1, 2, 3, 4, 5""", *narrow)
+        by_group = await tx.fetch(
+            f"""SELECT d.group_id AS key, g.name, d.day >= $4 AS now, label, sum(messages)::int AS n,
+                       sum(corrected)::int AS c
+                FROM sentiment_group_days d JOIN tag_groups g ON g.org_id = d.org_id AND g.id = d.group_id
+                WHERE d.org_id = $1 AND d.day BETWEEN $2 AND $3{channel_where} GROUP BY 1, 2, 3, 4""", *narrow)
+    buckets: dict[date, Counts] = {}
+    first = bucket_of(f.start, f.by)
+    while first <= f.end:
+        buckets[first] = Counts()
+        first = bucket_end(first, f.by) + timedelta(days=1)
+    for r in by_bucket:
+        buckets[r["bucket"]].add(r["label"], r["n"], r["c"])
+    total = Row("total", "")
+    for r in by_channel:
+        (total.now if r["now"] else total.before).add(r["label"], r["n"], r["c"])
+    return {"buckets": list(buckets.items()), "total": total, "channels": _rows(by_channel),
+            "groups": _rows(by_group), "tags": _rows(by_tag), "previous": (prev_start, prev_end)}
+
+
+def _rows(found) -> list[Row]:
+    """Breakdown lines, the most negative messages in the period first."""
+    rows: dict[object, Row] = {}
+    for r in found:
+        row = rows.setdefault(r["key"], Row(r["key"], r["name"], group=r.get("group_name")))
+        (row.now if r["now"] else row.before).add(r["label"], r["n"], r["c"])
+    return sorted((r for r in rows.values() if r.now.total), key=lambda r: (-r.now.neg, -r.now.total, r.name))
+
+
+# --- the drill-down: exactly the messages behind a figure --------------------------------------------
+
+PAGE = 50
+
+DRILL = f"""
+SELECT m.id, m.conversation_id, m.created_at, m.body_text, m.sentiment, m.sentiment_correction,
+       v.case_number, v.subject, ch.name AS channel_name, ch.colour AS channel_colour
+FROM messages m
+JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
+JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
+WHERE m.org_id = $1 AND {CUSTOMER} AND COALESCE(m.sentiment_correction, m.sentiment) = $2
+  AND m.created_at >= $3 AND m.created_at < $4 AND NOT v.spam{{where}}
+ORDER BY m.created_at DESC, m.id DESC LIMIT {PAGE + 1}
+"""
+
+
+def day_start(day: date, time_zone: str) -> datetime:
+    """Midnight at the start of a day in the organisation's time zone."""
+    return datetime.combine(day, time(0), ZoneInfo(time_zone))
+
+
+async def drill_down(db: Database, org_id: int, time_zone: str, f: Filters, label: str,
+                     after: tuple[datetime, int] | None = None) -> tuple[list, tuple[datetime, int] | None]:
+    """One page of the customer messages with this label in the filters' period, newest first, and the
+    key of the next page (None on the last)."""
+    if label not in LABELS:
+        raise Invalid(N_("Choose negative, neutral or positive."), "label")
+    args: list = [org_id, label, day_start(f.start, time_zone), day_start(f.end + timedelta(days=1), time_zone)]
+    where = ""
+    if f.channel_id is not None:
+        args.append(f.channel_id)
+        where += f" AND v.channel_id = ${len(args)}"
+    if f.tag_id is not None:
+        args.append(f.tag_id)
+        where += (f" AND EXISTS (SELECT 1 FROM conversation_tags ct WHERE ct.org_id = m.org_id"
+                  f" AND ct.conversation_id = m.conversation_id AND ct.tag_id = ${len(args)})")
+    if f.group_id is not None:
+        args.append(f.group_id)
+        where += (f" AND EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id"
+                  f" AND t.id = ct.tag_id WHERE ct.org_id = m.org_id AND ct.conversation_id = m.conversation_id"
+                  f" AND t.group_id = ${len(args)})")
+    if after is not None:
+        args.extend(after)
+        where += f" AND (m.created_at, m.id) < (${len(args) - 1}, ${len(args)})"
+    rows = await db.read(org_id, DRILL.format(where=where), *args)
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    return rows, ((rows[-1]["created_at"], rows[-1]["id"]) if more else None)
+
+
+async def count(db: Database, org_id: int, f: Filters, label: str) -> Counts:
+    """The roll-up's figure for one label in the filters' period (what the drill-down lists, exactly)."""
+    extra: list = []
+    table, where = _source(f, extra, 5)
+    row = await db.read_one(
+        org_id, f"""SELECT coalesce(sum(messages), 0)::int AS n, coalesce(sum(corrected), 0)::int AS c
+                    FROM {table} d WHERE d.org_id = $1 AND d.day BETWEEN $2 AND $3 AND d.label = $4{where}""",
+        org_id, f.start, f.end, label, *extra)
+    counts = Counts()
+    counts.add(label, row["n"], row["c"])
+    return counts
+
+
+async def choices(db: Database, org_id: int) -> dict:
+    """The channels, tag groups and tags to filter by, by name."""
+    async with db.transaction(org_id, readonly=True) as tx:
+        return {
+            "channels": await tx.fetch("SELECT id, name FROM channels WHERE org_id = $1 ORDER BY lower(name), id",
+                                       org_id),
+            "groups": await tx.fetch("SELECT id, name FROM tag_groups WHERE org_id = $1 ORDER BY lower(name), id",
+                                     org_id),
+            "tags": await tx.fetch(
+                """SELECT t.id, t.name, g.name AS group_name FROM tags t
+                   LEFT JOIN tag_groups g ON g.org_id = t.org_id AND g.id = t.group_id
+                   WHERE t.org_id = $1 ORDER BY lower(g.name) NULLS LAST, lower(t.name), t.id""", org_id),
+        }
