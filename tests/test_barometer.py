@@ -306,3 +306,53 @@ async def test_a_viewer_cannot_correct_and_a_label_must_be_one_of_three(db, know
         await barometer.correct(db, viewer.actor, message, "pos")
     with pytest.raises(Invalid):
         await barometer.correct(db, known["admin"].actor, message, "angry")
+
+
+# --- the screens ---------------------------------------------------------------------------------------
+
+
+async def test_the_barometer_page_shows_the_weeks_and_links_each_figure_to_its_messages(db, client, known):
+    from tests.factories import login
+
+    await login(client, known["admin"].email)
+    page = await client.get("/barometer?from=2026-03-01&to=2026-03-31&by=week")
+    assert page.status_code == 200
+    assert "trenden" in page.text and "Medlemskap" in page.text
+    link = '/barometer/messages?from=2026-03-09&amp;to=2026-03-15&amp;by=week&amp;label=neg'
+    assert link in page.text, "the week's negative part opens exactly that week's negative messages"
+    listed = await client.get(link.replace("&amp;", "&"))
+    assert listed.status_code == 200 and f"#message-{known['made'][4][1]}" in listed.text
+
+
+async def test_a_period_that_ends_before_it_starts_is_refused_and_kept(db, client, known):
+    from tests.factories import login
+
+    await login(client, known["admin"].email)
+    page = await client.get("/barometer?from=2026-03-31&to=2026-03-01")
+    assert page.status_code == 400
+    assert "Perioden slutar innan den börjar." in page.text and 'value="2026-03-31"' in page.text
+
+
+async def test_an_editor_corrects_a_tone_on_the_case_page(db, client, known):
+    from tests.factories import csrf_from, login
+
+    editor = await make_member(db, known["org_id"], "editor", "Anna Lind")
+    conv, message = known["made"][2]
+    await login(client, editor.email)
+    token = csrf_from((await client.get(f"/conversations/{conv}")).text)
+    response = await client.post(f"/messages/{message}/sentiment", data={"label": "neu", "csrf_token": token})
+    assert response.status_code == 303 and response.headers["location"] == f"/conversations/{conv}#message-{message}"
+    page = (await client.get(f"/conversations/{conv}")).text
+    assert "rättat av Anna Lind; maskinen bedömde: Negativt" in page
+
+
+async def test_the_demo_ends_with_every_customer_message_scored(db, demo_org):
+    row = await db.read_one(demo_org, """SELECT count(*) FILTER (WHERE sentiment_scored_at IS NULL) AS unscored,
+                                                count(sentiment) AS labelled
+                                         FROM messages WHERE org_id = $1 AND author_id IS NULL
+                                           AND kind IN ('customer', 'comment')""", demo_org)
+    assert (row["unscored"], row["labelled"] > 200) == (0, True)
+    today = datetime.now(UTC).date()
+    figures = await barometer.figures(db, demo_org, Filters(today - barometer.timedelta(days=89), today, "month"))
+    assert all(getattr(figures["total"].now, label) > 0 for label in barometer.LABELS)
+    assert figures["tags"] and figures["groups"] and len(figures["channels"]) >= 2
