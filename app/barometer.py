@@ -297,17 +297,50 @@ def _rows(found) -> list[Row]:
 # --- the drill-down: exactly the messages behind a figure --------------------------------------------
 
 PAGE = 50
+# The effective label as messages_sentiment_idx spells it (migration 0025: CASE, which row-level security
+# lets an index scan use, where COALESCE would be filtered row by row).
+LABEL = "CASE WHEN m.sentiment_correction IS NULL THEN m.sentiment ELSE m.sentiment_correction END"
 
+COLUMNS = """m.id, m.conversation_id, m.created_at, m.body_text, m.sentiment, m.sentiment_correction,
+       v.case_number, v.subject, ch.name AS channel_name, ch.colour AS channel_colour"""
+IN_PERIOD = f"{CUSTOMER} AND {LABEL} = $2 AND m.created_at >= $3 AND m.created_at < $4"
+ORDER = f"ORDER BY m.created_at DESC, m.id DESC LIMIT {PAGE + 1}"
+
+# The label's messages newest first from messages_sentiment_idx, each checked against the filters
+# until a page is full: quick wherever the filters keep more than a sliver of them.
 DRILL = f"""
-SELECT m.id, m.conversation_id, m.created_at, m.body_text, m.sentiment, m.sentiment_correction,
-       v.case_number, v.subject, ch.name AS channel_name, ch.colour AS channel_colour
+SELECT {COLUMNS}
 FROM messages m
 JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
 JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
-WHERE m.org_id = $1 AND {CUSTOMER} AND COALESCE(m.sentiment_correction, m.sentiment) = $2
-  AND m.created_at >= $3 AND m.created_at < $4 AND NOT v.spam{{where}}
-ORDER BY m.created_at DESC, m.id DESC LIMIT {PAGE + 1}
+WHERE m.org_id = $1 AND {IN_PERIOD} AND NOT v.spam{{where}}
+{ORDER}
 """
+
+# A rare tag's (or group's) conversations first, then their messages: quick where the ordered scan
+# would read thousands of the label's messages to find a page of the tag's. LATERAL keeps that order.
+DRILL_BY_TAG = f"""
+WITH tagged AS MATERIALIZED ({{tagged}})
+SELECT {COLUMNS}
+FROM tagged
+CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.org_id = $1 AND m.conversation_id = tagged.conversation_id
+                    AND {IN_PERIOD}) m
+JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
+JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
+WHERE NOT v.spam{{where}}
+{ORDER}
+"""
+TAGGED = "SELECT conversation_id FROM conversation_tags WHERE org_id = $1 AND tag_id = ${n}"
+GROUPED = """SELECT DISTINCT ct.conversation_id FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id
+             AND t.id = ct.tag_id WHERE ct.org_id = $1 AND t.group_id = ${n}"""
+# The same filters checked on each message of the ordered scan; OFFSET 0 keeps each a per-row subplan (else
+# the planner may turn it into a join that reads every tagged case first).
+TAG_CHECK = """EXISTS (SELECT 1 FROM conversation_tags ct WHERE ct.org_id = m.org_id
+               AND ct.conversation_id = m.conversation_id AND ct.tag_id = ${n} OFFSET 0)"""
+GROUP_CHECK = """EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id AND t.id = ct.tag_id
+                 WHERE ct.org_id = m.org_id AND ct.conversation_id = m.conversation_id AND t.group_id = ${n} OFFSET 0)"""
+# The ordered scan is chosen while it would read at most this many of the label's messages for a page.
+ORDERED_SCAN_LIMIT = 5000
 
 
 def day_start(day: date, time_zone: str) -> datetime:
@@ -322,26 +355,34 @@ async def drill_down(db: Database, org_id: int, time_zone: str, f: Filters, labe
     if label not in LABELS:
         raise Invalid(N_("Choose negative, neutral or positive."), "label")
     args: list = [org_id, label, day_start(f.start, time_zone), day_start(f.end + timedelta(days=1), time_zone)]
-    where = ""
+    where, tagged, check = "", None, None
     if f.channel_id is not None:
         args.append(f.channel_id)
         where += f" AND v.channel_id = ${len(args)}"
-    if f.tag_id is not None:
-        args.append(f.tag_id)
-        where += (f" AND EXISTS (SELECT 1 FROM conversation_tags ct WHERE ct.org_id = m.org_id"
-                  f" AND ct.conversation_id = m.conversation_id AND ct.tag_id = ${len(args)})")
-    if f.group_id is not None:
-        args.append(f.group_id)
-        where += (f" AND EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id"
-                  f" AND t.id = ct.tag_id WHERE ct.org_id = m.org_id AND ct.conversation_id = m.conversation_id"
-                  f" AND t.group_id = ${len(args)})")
+    if f.tag_id is not None or f.group_id is not None:
+        args.append(f.tag_id if f.tag_id is not None else f.group_id)
+        tagged = (TAGGED if f.tag_id is not None else GROUPED).format(n=len(args))
+        check = (TAG_CHECK if f.tag_id is not None else GROUP_CHECK).format(n=len(args))
     if after is not None:
         args.extend(after)
         where += f" AND (m.created_at, m.id) < (${len(args) - 1}, ${len(args)})"
-    rows = await db.read(org_id, DRILL.format(where=where), *args)
+    if tagged is None:
+        sql = DRILL.format(where=where)
+    elif await _sliver(db, org_id, f, label):
+        sql = DRILL_BY_TAG.format(tagged=tagged, where=where)
+    else:
+        sql = DRILL.format(where=f"{where} AND {check}")
+    rows = await db.read(org_id, sql, *args)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     return rows, ((rows[-1]["created_at"], rows[-1]["id"]) if more else None)
+
+
+async def _sliver(db: Database, org_id: int, f: Filters, label: str) -> bool:
+    """Whether the tag (or group) holds so few of the label's messages that the ordered scan would read too many."""
+    narrow = (await count(db, org_id, f, label)).total
+    wide = (await count(db, org_id, Filters(f.start, f.end, f.by, f.channel_id), label)).total
+    return PAGE * wide > ORDERED_SCAN_LIMIT * max(narrow, 1)
 
 
 async def count(db: Database, org_id: int, f: Filters, label: str) -> Counts:

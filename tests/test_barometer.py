@@ -189,7 +189,9 @@ async def test_merging_moves_the_scores_with_the_messages(db, settings):
     assert await _roll_ups(settings, org_id) == await _rebuilt(settings, org_id)
 
 
-async def test_the_drill_down_lists_exactly_the_messages_counted(db, known):
+@pytest.mark.parametrize("ordered_scan_limit", [0, 10**9], ids=["tag_first", "ordered_scan"])
+async def test_the_drill_down_lists_exactly_the_messages_counted(db, known, monkeypatch, ordered_scan_limit):
+    monkeypatch.setattr(barometer, "ORDERED_SCAN_LIMIT", ordered_scan_limit)  # either plan gives the same rows
     org_id = known["org_id"]
     week_11 = Filters(date(2026, 3, 9), date(2026, 3, 15), "week", tag_id=known["member"])
     rows, after = await barometer.drill_down(db, org_id, "Europe/Stockholm", week_11, "neg")

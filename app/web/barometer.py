@@ -136,7 +136,7 @@ async def messages(request: Request) -> Response:
     return page(request, "pages/barometer_messages.html", f=f, label=label, rows=rows, counted=counted,
                 channel_name=name(choices["channels"], f.channel_id), tag_name=name(choices["tags"], f.tag_id),
                 group_name=name(choices["groups"], f.group_id),
-                next_url=(f"/barometer/messages?{_query(f, label=label)}&after={after[0].isoformat()}_{after[1]}"
+                next_url=(f"/barometer/messages?{_query(f, label=label, after=f'{after[0].isoformat()}_{after[1]}')}"
                           if after else None),
                 back_url=f"/barometer?{_query(f)}")
 
