@@ -219,21 +219,53 @@ class Row:
         return None if now is None or before is None else now - before
 
 
-def _source(f: Filters, args: list, first_free: int) -> tuple[str, str]:
-    """The roll-up to read and the filter on it, with its arguments appended to `args`."""
-    table, where = "sentiment_days", ""
-    if f.tag_id is not None:
-        table = "sentiment_tag_days"
-        args.append(f.tag_id)
-        where += f" AND d.tag_id = ${first_free + len(args) - 1}"
-    elif f.group_id is not None:
-        table = "sentiment_group_days"
-        args.append(f.group_id)
-        where += f" AND d.group_id = ${first_free + len(args) - 1}"
-    if f.channel_id is not None:
-        args.append(f.channel_id)
-        where += f" AND d.channel_id = ${first_free + len(args) - 1}"
-    return table, where
+# Each roll-up by day and by month: (days, months). The months hold whole calendar months.
+ROLL_UPS = {"channel": ("sentiment_days", "sentiment_months"), "tag": ("sentiment_tag_days", "sentiment_tag_months"),
+            "group": ("sentiment_group_days", "sentiment_group_months")}
+
+
+def _kind(f: Filters) -> str:
+    return "tag" if f.tag_id is not None else "group" if f.group_id is not None else "channel"
+
+
+def _filters(f: Filters, args: list) -> str:
+    """The filters on a roll-up's rows (alias d), their arguments appended to `args`."""
+    where = ""
+    for column, value in (("tag_id", f.tag_id), ("group_id", f.group_id), ("channel_id", f.channel_id)):
+        if value is not None and (column == "channel_id" or _kind(f) == column[:-3]):
+            args.append(value)
+            where += f" AND d.{column} = ${len(args)}"
+    return where
+
+
+def pieces(start: date, end: date, months: bool = True) -> list[tuple[str, date, date]]:
+    """Days start..end as the whole calendar months within (read from the month roll-ups) and the days around them."""
+    first = start if start.day == 1 else _add_months(start.replace(day=1), 1)
+    after = _add_months(end.replace(day=1), 1)
+    stop = after if end == after - timedelta(days=1) else end.replace(day=1)  # the first day not in a whole month
+    if not months or first >= stop:
+        return [("day", start, end)]
+    found = [("month", first, stop - timedelta(days=1))]
+    if start < first:
+        found.insert(0, ("day", start, first - timedelta(days=1)))
+    if stop <= end:
+        found.append(("day", stop, end))
+    return found
+
+
+def _summed(kind: str, f: Filters, args: list, periods: list[tuple[bool, date, date]], key: str,
+            months: bool = True) -> str:
+    """Messages and corrections of one roll-up per key, `now` (which period) and label, over the periods."""
+    where = _filters(f, args)
+    parts = []
+    for now, start, end in periods:
+        for grain, lo, hi in pieces(start, end, months):
+            table, at = (ROLL_UPS[kind][0], "day") if grain == "day" else (ROLL_UPS[kind][1], "month")
+            args.extend((lo, hi))
+            parts.append(f"SELECT {key.format(at=f'd.{at}')} AS key, {now} AS now, d.label, d.messages, d.corrected "
+                         f"FROM {table} d WHERE d.org_id = $1 AND d.{at} BETWEEN ${len(args) - 1} AND ${len(args)}{where}")
+    return (f"SELECT key, now, label, sum(messages)::int AS n, sum(corrected)::int AS c "
+            f"FROM ({' UNION ALL '.join(parts)}) d GROUP BY 1, 2, 3")
 
 
 async def figures(db: Database, org_id: int, f: Filters) -> dict:
@@ -241,43 +273,32 @@ async def figures(db: Database, org_id: int, f: Filters) -> dict:
     if f.by not in GROUPINGS:
         raise Invalid(N_("Group by week or by month."), "by")
     prev_start, prev_end = f.previous()
-    extra: list = []
-    table, where = _source(f, extra, 5)
-    # The period before and this one in one pass ($4 is the first day of this one), within the filters.
-    args = (org_id, prev_start, f.end, f.start, *extra)
-    scope = f"d.org_id = $1 AND d.day BETWEEN $2 AND $3{where}"
+    periods = [(True, f.start, f.end), (False, prev_start, prev_end)]
+    # tags and groups: every one, within the channel chosen (not narrowed to the tag chosen)
+    every_tag = Filters(f.start, f.end, f.by, f.channel_id)
+    # Each roll-up is summed first (whole months from the month roll-ups), then named.
     async with db.transaction(org_id, readonly=True) as tx:
-        by_bucket = await tx.fetch(
-            f"""SELECT date_trunc(${len(args) + 1}, d.day)::date AS bucket, label, sum(messages)::int AS n,
-                       sum(corrected)::int AS c
-                FROM {table} d WHERE {scope} AND d.day >= $4 GROUP BY 1, 2""", *args, f.by)
-        by_channel = await tx.fetch(
-            f"""SELECT d.channel_id AS key, ch.name, d.day >= $4 AS now, label, sum(messages)::int AS n,
-                       sum(corrected)::int AS c
-                FROM {table} d JOIN channels ch ON ch.org_id = d.org_id AND ch.id = d.channel_id
-                WHERE {scope} GROUP BY 1, 2, 3, 4""", *args)
-        # tags and groups: every one, within the channel chosen (not narrowed to the tag chosen)
-        channel_args: list = []
-        _, channel_where = _source(Filters(f.start, f.end, channel_id=f.channel_id), channel_args, 5)
-        narrow = (org_id, prev_start, f.end, f.start, *channel_args)
-        by_tag = await tx.fetch(
-            f"""SELECT d.tag_id AS key, t.name, g.name AS group_name, d.day >= $4 AS now, label,
-                       sum(messages)::int AS n, sum(corrected)::int AS c
-                FROM sentiment_tag_days d JOIN tags t ON t.org_id = d.org_id AND t.id = d.tag_id
-                LEFT JOIN tag_groups g ON g.org_id = t.org_id AND g.id = t.group_id
-                WHERE d.org_id = $1 AND d.day BETWEEN $2 AND $3{channel_where} GROUP BY 1, 2, 3, 4, 5""", *narrow)
-        by_group = await tx.fetch(
-            f"""SELECT d.group_id AS key, g.name, d.day >= $4 AS now, label, sum(messages)::int AS n,
-                       sum(corrected)::int AS c
-                FROM sentiment_group_days d JOIN tag_groups g ON g.org_id = d.org_id AND g.id = d.group_id
-                WHERE d.org_id = $1 AND d.day BETWEEN $2 AND $3{channel_where} GROUP BY 1, 2, 3, 4""", *narrow)
+        args: list = [org_id]
+        by_bucket = await tx.fetch(_summed(_kind(f), f, args, periods[:1], f"date_trunc('{f.by}', {{at}})::date",
+                                           months=f.by == "month"), *args)
+        args = [org_id]
+        by_channel = await tx.fetch(f"""SELECT d.*, ch.name FROM ({_summed(_kind(f), f, args, periods, 'd.channel_id')}) d
+                                        JOIN channels ch ON ch.org_id = $1 AND ch.id = d.key""", *args)
+        args = [org_id]
+        by_tag = await tx.fetch(f"""SELECT d.*, t.name, g.name AS group_name
+                                    FROM ({_summed("tag", every_tag, args, periods, 'd.tag_id')}) d
+                                    JOIN tags t ON t.org_id = $1 AND t.id = d.key
+                                    LEFT JOIN tag_groups g ON g.org_id = t.org_id AND g.id = t.group_id""", *args)
+        args = [org_id]
+        by_group = await tx.fetch(f"""SELECT d.*, g.name FROM ({_summed("group", every_tag, args, periods, 'd.group_id')}) d
+                                      JOIN tag_groups g ON g.org_id = $1 AND g.id = d.key""", *args)
     buckets: dict[date, Counts] = {}
     first = bucket_of(f.start, f.by)
     while first <= f.end:
         buckets[first] = Counts()
         first = bucket_end(first, f.by) + timedelta(days=1)
     for r in by_bucket:
-        buckets[r["bucket"]].add(r["label"], r["n"], r["c"])
+        buckets[r["key"]].add(r["label"], r["n"], r["c"])
     total = Row("total", "")
     for r in by_channel:
         (total.now if r["now"] else total.before).add(r["label"], r["n"], r["c"])
@@ -387,14 +408,12 @@ async def _sliver(db: Database, org_id: int, f: Filters, label: str) -> bool:
 
 async def count(db: Database, org_id: int, f: Filters, label: str) -> Counts:
     """The roll-up's figure for one label in the filters' period (what the drill-down lists, exactly)."""
-    extra: list = []
-    table, where = _source(f, extra, 5)
-    row = await db.read_one(
-        org_id, f"""SELECT coalesce(sum(messages), 0)::int AS n, coalesce(sum(corrected), 0)::int AS c
-                    FROM {table} d WHERE d.org_id = $1 AND d.day BETWEEN $2 AND $3 AND d.label = $4{where}""",
-        org_id, f.start, f.end, label, *extra)
+    args: list = [org_id]
+    sql = _summed(_kind(f), f, args, [(True, f.start, f.end)], "d.label")
     counts = Counts()
-    counts.add(label, row["n"], row["c"])
+    for r in await db.read(org_id, sql, *args):
+        if r["label"] == label:
+            counts.add(label, r["n"], r["c"])
     return counts
 
 

@@ -89,6 +89,14 @@ async def test_counts_per_month_and_change_against_the_month_before(db, known):
     assert (_shares(total.now), _shares(total.before)) == ((2, 1, 2, 0), (1, 0, 1, 0))
     assert total.change("neg") == pytest.approx(40.0 - 50.0)
     assert total.change("pos") == pytest.approx(40.0 - 50.0)
+    # whole months come from the month roll-ups, the days around them from the days'
+    assert barometer.pieces(date(2026, 2, 11), date(2026, 4, 3)) == [
+        ("day", date(2026, 2, 11), date(2026, 2, 28)), ("month", date(2026, 3, 1), date(2026, 3, 31)),
+        ("day", date(2026, 4, 1), date(2026, 4, 3))]
+    mixed = await barometer.figures(db, known["org_id"], Filters(date(2026, 2, 11), date(2026, 4, 3), "month"))
+    assert [(first, _shares(c)) for first, c in mixed["buckets"]] == [
+        (date(2026, 2, 1), (0, 0, 1, 0)), (date(2026, 3, 1), (2, 1, 2, 0)), (date(2026, 4, 1), (0, 0, 0, 0))]
+    assert _shares(mixed["total"].now) == (2, 1, 3, 0)
 
 
 async def test_per_channel_tag_and_tag_group_most_negative_first(db, known):
@@ -148,7 +156,8 @@ async def test_tags_changed_after_scoring_and_spam_keep_the_roll_ups_exact(db, k
 
 
 ROLL_UPS = {table: f"SELECT * FROM {table} WHERE org_id = $1 AND messages <> 0 ORDER BY 1, 2, 3, 4, 5"
-            for table in ("sentiment_days", "sentiment_tag_days", "sentiment_group_days")}
+            for table in ("sentiment_days", "sentiment_tag_days", "sentiment_group_days", "sentiment_months",
+                          "sentiment_tag_months", "sentiment_group_months")}
 
 
 async def _roll_ups(settings, org_id: int) -> dict:

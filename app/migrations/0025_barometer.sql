@@ -66,10 +66,65 @@ CREATE TABLE sentiment_group_days (
     PRIMARY KEY (org_id, day, group_id, channel_id, label)
 );
 
+-- The same by calendar month (in the organisation's time zone), kept from the days by the triggers
+-- below, so a period of months or years reads a few rows per month instead of one per day.
+CREATE TABLE sentiment_months (LIKE sentiment_days INCLUDING ALL);
+ALTER TABLE sentiment_months RENAME COLUMN day TO month;
+ALTER TABLE sentiment_months ADD FOREIGN KEY (org_id) REFERENCES organizations (id) ON DELETE CASCADE;
+CREATE TABLE sentiment_tag_months (LIKE sentiment_tag_days INCLUDING ALL);
+ALTER TABLE sentiment_tag_months RENAME COLUMN day TO month;
+ALTER TABLE sentiment_tag_months ADD FOREIGN KEY (org_id) REFERENCES organizations (id) ON DELETE CASCADE;
+CREATE TABLE sentiment_group_months (LIKE sentiment_group_days INCLUDING ALL);
+ALTER TABLE sentiment_group_months RENAME COLUMN day TO month;
+ALTER TABLE sentiment_group_months ADD FOREIGN KEY (org_id) REFERENCES organizations (id) ON DELETE CASCADE;
+
+-- The barometer narrowed to one channel, tag or group reads that one's days and months.
+CREATE INDEX sentiment_days_channel_idx ON sentiment_days (org_id, channel_id, day);
+CREATE INDEX sentiment_tag_days_tag_idx ON sentiment_tag_days (org_id, tag_id, day);
+CREATE INDEX sentiment_group_days_group_idx ON sentiment_group_days (org_id, group_id, day);
+CREATE INDEX sentiment_months_channel_idx ON sentiment_months (org_id, channel_id, month);
+CREATE INDEX sentiment_tag_months_tag_idx ON sentiment_tag_months (org_id, tag_id, month);
+CREATE INDEX sentiment_group_months_group_idx ON sentiment_group_months (org_id, group_id, month);
+
+-- A day's row changed: its month's row changes by as much.
+CREATE FUNCTION sentiment_month_of_day() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    n integer := NEW.messages - CASE WHEN TG_OP = 'UPDATE' THEN OLD.messages ELSE 0 END;
+    c integer := NEW.corrected - CASE WHEN TG_OP = 'UPDATE' THEN OLD.corrected ELSE 0 END;
+    first date := date_trunc('month', NEW.day)::date;
+BEGIN
+    IF TG_TABLE_NAME = 'sentiment_days' THEN
+        INSERT INTO sentiment_months AS d (org_id, month, channel_id, label, messages, corrected)
+        VALUES (NEW.org_id, first, NEW.channel_id, NEW.label, n, c)
+        ON CONFLICT (org_id, month, channel_id, label)
+        DO UPDATE SET messages = d.messages + EXCLUDED.messages, corrected = d.corrected + EXCLUDED.corrected;
+    ELSIF TG_TABLE_NAME = 'sentiment_tag_days' THEN
+        INSERT INTO sentiment_tag_months AS d (org_id, month, tag_id, channel_id, label, messages, corrected)
+        VALUES (NEW.org_id, first, NEW.tag_id, NEW.channel_id, NEW.label, n, c)
+        ON CONFLICT (org_id, month, tag_id, channel_id, label)
+        DO UPDATE SET messages = d.messages + EXCLUDED.messages, corrected = d.corrected + EXCLUDED.corrected;
+    ELSE
+        INSERT INTO sentiment_group_months AS d (org_id, month, group_id, channel_id, label, messages, corrected)
+        VALUES (NEW.org_id, first, NEW.group_id, NEW.channel_id, NEW.label, n, c)
+        ON CONFLICT (org_id, month, group_id, channel_id, label)
+        DO UPDATE SET messages = d.messages + EXCLUDED.messages, corrected = d.corrected + EXCLUDED.corrected;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER sentiment_month AFTER INSERT OR UPDATE ON sentiment_days FOR EACH ROW
+    EXECUTE FUNCTION sentiment_month_of_day();
+CREATE TRIGGER sentiment_month AFTER INSERT OR UPDATE ON sentiment_tag_days FOR EACH ROW
+    EXECUTE FUNCTION sentiment_month_of_day();
+CREATE TRIGGER sentiment_month AFTER INSERT OR UPDATE ON sentiment_group_days FOR EACH ROW
+    EXECUTE FUNCTION sentiment_month_of_day();
+
 DO $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['sentiment_days', 'sentiment_tag_days', 'sentiment_group_days'] LOOP
+    FOREACH t IN ARRAY ARRAY['sentiment_days', 'sentiment_tag_days', 'sentiment_group_days', 'sentiment_months',
+                             'sentiment_tag_months', 'sentiment_group_months'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY tenant ON %I USING (org_id = current_org_id())', t);
     END LOOP;
@@ -249,6 +304,10 @@ BEGIN
     DELETE FROM sentiment_days WHERE org_id = p_org;
     DELETE FROM sentiment_tag_days WHERE org_id = p_org;
     DELETE FROM sentiment_group_days WHERE org_id = p_org;
+    -- the days' inserts below fill the months again, by trigger
+    DELETE FROM sentiment_months WHERE org_id = p_org;
+    DELETE FROM sentiment_tag_months WHERE org_id = p_org;
+    DELETE FROM sentiment_group_months WHERE org_id = p_org;
     CREATE TEMPORARY TABLE scored_days ON COMMIT DROP AS
         SELECT v.id AS conversation_id, v.channel_id, (m.created_at AT TIME ZONE o.time_zone)::date AS day,
                COALESCE(m.sentiment_correction, m.sentiment) AS label,
