@@ -5,7 +5,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from app import barometer, drafts, notifications
+from app import drafts, notifications
+from app import barometer  # the customer barometer (issue 10): customer messages are scored
 from app.actors import AnyActor, require, require_message_kind
 from app.db import Database, Tx
 from app.mail import outgoing

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from app import accounts, barometer, channels, conversations, followups, notifications, tags
+from app import accounts, channels, conversations, followups, notifications, tags
+from app import barometer  # the customer barometer (issue 10)
 from app.actors import Actor, System, Visitor
 from app.db import Database
 from app.demo_content import DEMO_TAG_GROUPS, demo_conversations

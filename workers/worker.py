@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from app import barometer, followups, jobs, logs
+from app import followups, jobs, logs
+from app import barometer  # the customer barometer (issue 10)
 from app.config import Settings
 from app.db import Database, StartupError
 from app.jobs import Job
