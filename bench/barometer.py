@@ -94,7 +94,6 @@ async def _write_path(db: Database, org_id: int, admin: Actor, n: int) -> dict:
     async with db.transaction(org_id) as tx:  # as if they had just arrived unscored
         await tx.execute("UPDATE messages SET sentiment = NULL, sentiment_scored_at = NULL, "
                          "sentiment_correction = NULL WHERE org_id = $1 AND id = ANY($2::bigint[])", org_id, ids)
-        await tx.emit("message.scored", conversation_id=0, message_id=0, label=None)
     scoring, correcting = [], []
     for message_id in ids:
         t = time.perf_counter()
