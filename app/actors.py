@@ -46,6 +46,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "forum.publish": frozenset({ADMIN, EDITOR}),
     "forum.follow": frozenset({VISITOR}),  # "notify me of answers", and stopping it by the mail's link
     "visitor.confirm": frozenset({VISITOR}),  # by the link mailed to the address
+    # the customer barometer (issue 10): every member reads it; editors correct a message's score
+    "barometer.read": frozenset({ADMIN, EDITOR, VIEWER}),
+    "message.correct_sentiment": frozenset({ADMIN, EDITOR}),
 }
 
 # the kinds of message each kind of actor may write

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from app import drafts, notifications, visitor_mail
+from app import barometer, drafts, notifications, visitor_mail
 from app.actors import AnyActor, require, require_message_kind
 from app.db import Database, Tx
 from app.mail import outgoing
@@ -94,9 +94,11 @@ MESSAGES = """
 SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
        m.raw_mail_id, m.auto_submitted, m.author_id, m.delivery_state, m.delivery_error,
        m.body_html IS NOT NULL AS has_html, u.name AS author_name, cu.name AS customer_name,
-       m.cc, m.bcc, m.visitor, m.parent_id
+       m.cc, m.bcc, m.visitor, m.parent_id,
+       m.sentiment, m.sentiment_correction, corrector.name AS sentiment_corrected_by_name  -- the barometer
 FROM messages m
 LEFT JOIN users u ON u.id = m.author_id
+LEFT JOIN users corrector ON corrector.id = m.sentiment_corrected_by
 LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
 WHERE m.org_id = $1 AND m.conversation_id = $2 ORDER BY m.created_at, m.id
 """
@@ -140,6 +142,8 @@ async def _insert_message(tx: Tx, conversation_id: int, kind: str, body: str, *,
     await tx.emit("message.added", conversation_id=conversation_id, message_id=message_id, message_kind=kind)
     if public_editor_message:  # the forum (issue 8): visitors who follow the thread are mailed the answer
         await visitor_mail.answered_in(tx, conversation_id, message_id)
+    if author_id is None and kind in ("customer", "comment"):  # the barometer (issue 10): a customer's words
+        await barometer.queue_score_in(tx, message_id)
     return message_id
 
 

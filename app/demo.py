@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from app import accounts, channels, conversations, followups, notifications, tags
+from app import barometer  # the customer barometer (issue 10)
 from app.actors import Actor, System, Visitor
 from app.db import Database
 from app.demo_content import DEMO_TAG_GROUPS, demo_conversations
@@ -54,6 +55,7 @@ async def seed(db: Database, now: datetime | None = None, count: int = 300) -> b
     for conv in demo_conversations(now, count=count):
         await _write_conversation(db, org_id, members, channel_ids[conv.channel], conv, tag_ids)
     await _follow_ups(db, org_id, members, now)
+    await barometer.score_all(db)  # the barometer shows the demo's months at once, not after the worker's jobs
     return True
 
 

@@ -49,6 +49,10 @@ KINDS: dict[str, tuple[str, ...]] = {
     # published as a new public thread
     "conversation.moved": ("conversation_id", "channel_id", "from_channel_id", "actor_id"),
     "conversation.published": ("conversation_id", "thread_id", "actor_id"),
+    # the customer barometer (issue 10): a customer message scored (label None: a language not scored), and an
+    # editor's correction of its label (label None: back to the machine's)
+    "message.scored": ("conversation_id", "message_id", "label"),
+    "message.sentiment_corrected": ("conversation_id", "message_id", "label", "actor_id"),
 }
 
 

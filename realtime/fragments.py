@@ -260,6 +260,11 @@ for _kind in [k for k in FRAGMENTS if k in history.FROM_OTHER_FEATURES or k in C
               or k.startswith(history.FOLLOW_UP_PREFIX)]:
     FRAGMENTS[_kind] = _and_case_page(FRAGMENTS[_kind])
 
+# The customer barometer (issue 10): a message's label shows in the case's history, the latest one in its head,
+# and the conversation's on its queue row.
+FRAGMENTS["message.scored"] = _and_case_page(_conversation_changed)
+FRAGMENTS["message.sentiment_corrected"] = _and_case_page(_conversation_changed)
+
 
 async def render_event(db: Database, event: dict, locale: str, time_zone: str) -> list[Piece]:
     """The out-of-band pieces that bring a page rendered before `event` up to date."""

@@ -108,6 +108,10 @@ MATRIX = [
     ("POST", "/conversations/{conversation}/publish", EDITORS_OF_A, lambda: {
         "forum_id": "{forum_channel}", "title": "Fråga", "question": "Hur?", "answer": "Så här.", "edited": "1"}),
     ("POST", "/admin/channels/{forum_channel}/embed", ADMINS_OF_A, lambda: {"embed_origins": "https://app.example.se"}),
+    # the customer barometer (issue 10): every member reads it; editors correct a customer message's tone
+    ("GET", "/barometer", MEMBERS_ONLY, None),
+    ("GET", "/barometer/messages", MEMBERS_ONLY, None),
+    ("POST", "/messages/{html_message}/sentiment", EDITORS_OF_A, lambda: {"label": "neg"}),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.

@@ -404,6 +404,32 @@ async def conversation_published(t: Team) -> None:
         edited=True), "conversation.published")
 
 
+# the customer barometer (issue 10): a customer message's tone on the case page (the head and the history)
+async def _customer_message(t: Team, body: str) -> tuple[int, int]:
+    conv = await make_conversation(t.db, t.org_id, await make_channel(t.db, t.admin), body=body)
+    row = await t.db.read_one(t.org_id, "SELECT id FROM messages WHERE org_id = $1 AND conversation_id = $2",
+                              t.org_id, conv)
+    return conv, row["id"]
+
+
+async def message_scored(t: Team) -> None:
+    from app import barometer
+
+    conv, message = await _customer_message(t, "Jag är mycket missnöjd, paketet kom trasigt.")
+    await _check_case_page(t, f"/conversations/{conv}", lambda: barometer.score_messages(t.db, t.org_id, [message]),
+                           "message.scored")
+
+
+async def message_sentiment_corrected(t: Team) -> None:
+    from app import barometer
+
+    conv, message = await _customer_message(t, "Jag är mycket missnöjd, paketet kom trasigt.")
+    await barometer.score_messages(t.db, t.org_id, [message])
+    for label in ("pos", None):  # corrected, then back to the scorer's label
+        await _check_case_page(t, f"/conversations/{conv}", lambda label=label: barometer.correct(
+            t.db, t.admin, message, label), "message.sentiment_corrected")
+
+
 SCENARIOS = {
     "channel.created": channel_created,
     "channel.updated": channel_updated,
@@ -440,6 +466,8 @@ SCENARIOS = {
     "forum.voted": forum_voted,  # the public forum (issue 8)
     "conversation.moved": conversation_moved,  # forum moves (issue 8)
     "conversation.published": conversation_published,  # forum moves (issue 8)
+    "message.scored": message_scored,  # the customer barometer (issue 10)
+    "message.sentiment_corrected": message_sentiment_corrected,  # the customer barometer (issue 10)
 }
 
 

@@ -140,6 +140,11 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
     await forum_moves.move_to_mail(db, admin.actor, thread_id, mailbox_id=channel, note="Per mejl.", message="Hej!")
     await forum_moves.publish(db, admin.actor, thread_id, forum_id=found.channel_id, title="Idé", question="Hur?",
                               answer="Så här.", edited=True)
+    from app import barometer  # the customer barometer (issue 10): a scored message in every roll-up
+
+    async with db.transaction(org_id, readonly=True) as tx:
+        first = await tx.fetchval("SELECT min(id) FROM messages WHERE org_id = $1 AND conversation_id = $2", org_id, conv)
+    await barometer.correct(db, admin.actor, first, "neg")  # the case is tagged (Ämne: Leverans) above
 
 
 async def test_every_tenant_table_shows_only_the_current_organisations_rows(db, settings):

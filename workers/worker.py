@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from app import followups, jobs, logs, visitor_mail
+from app import barometer, followups, jobs, logs, visitor_mail
 from app.config import Settings
 from app.db import Database, StartupError
 from app.jobs import Job
@@ -44,6 +44,7 @@ HANDLERS: dict[str, Handler] = {
     "account.mail": account_mail.send_job,  # invites and password resets (accounts)
     imap.POLL: imap.poll_job,  # IMAP polling: one mailbox's unseen mail
     visitor_mail.JOB: visitor_mail.send_job,  # forum moves (issue 8): a visitor's confirmation link, new answers
+    barometer.JOB: barometer.score_job,  # the customer barometer: score a customer message
 }
 # Job kind → what to record when its job fails for good (last attempt failed, timed out, or its worker
 # died on it), so the change the job was for does not stay "pending" forever.
@@ -56,6 +57,7 @@ SWEEPS: dict[str, tuple[float, Sweep]] = {
     "jobs.prune": (3600.0, jobs.prune),
     "mail.imap_schedule": (5.0, imap.schedule),  # IMAP polling: queue the polls that are due
     "follow_ups.due": (15.0, followups.sweep),  # a due follow-up notifies within 15 s
+    "sentiment.catch_up": (60.0, barometer.sweep),  # the barometer: what no job scored (older data, given up)
 }
 # seconds per kind, where DEFAULT_TIMEOUT does not suit
 TIMEOUTS: dict[str, float] = {
