@@ -41,6 +41,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "draft.write": frozenset({ADMIN, EDITOR}),
     "conversation.start": frozenset({ADMIN, EDITOR}),  # a new mail to a customer opens a case
     "message.resend": frozenset({ADMIN, EDITOR}),
+    # the dashboard (issue 9): assign, tag or close many conversations at once
+    "conversation.bulk": frozenset({ADMIN, EDITOR}),
 }
 
 # the kinds of message each kind of actor may write
