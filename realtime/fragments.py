@@ -281,3 +281,15 @@ async def render_event(db: Database, event: dict, locale: str, time_zone: str) -
     renderer = Renderer(db, event["org_id"], locale, time_zone)
     pieces = await FRAGMENTS[event["kind"]](renderer, event["payload"])
     return pieces + (await renderer.counts() if renderer.counted else [])
+
+
+# The dashboard (issue 9): its bulk form's choice of assignees follows the team.
+def _and_assignees(fragment):
+    async def pieces(r: Renderer, p: dict) -> list[Piece]:
+        editors = await accounts.editors(r.db, r.org_id)
+        return [*await fragment(r, p), Piece(replace(r.partial("bulk_assignees", editors=editors)), MEMBERS)]
+    return pieces
+
+
+for _kind in ("member.joined", "member.removed", "member.role_changed"):
+    FRAGMENTS[_kind] = _and_assignees(FRAGMENTS[_kind])

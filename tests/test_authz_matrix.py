@@ -99,6 +99,8 @@ MATRIX = [
                                                 "subject": "Hej", "body": "Hej!"}),
     ("POST", "/compose/uploads", EDITORS_ONLY, dict),
     ("POST", "/compose/draft", EDITORS_ONLY, lambda: {"body": "Ett nytt mejl"}),
+    # the dashboard (issue 9): bulk actions; another organisation's ids are not found
+    ("POST", "/bulk", EDITORS_OF_A, lambda: {"action": "close", "conversation_id": "{conversation}"}),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.

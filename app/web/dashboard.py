@@ -20,7 +20,7 @@ async def _dashboard(request: Request, query: queues.Query, status: int = 200, *
     listed = await channels.list_channels(db, actor.org_id)
     editing = {}
     if actor.can_edit:
-        editing = {"editors": [m for m in await accounts.members(db, actor.org_id) if m["role"] != "viewer"],
+        editing = {"editors": await accounts.editors(db, actor.org_id),
                    "all_tags": await tags.tag_list(db, actor.org_id)}
     return page(request, "pages/dashboard.html", status, query=query, page=rows, views=list(queues.VIEWS),
                 counts=await queues.counts(db, actor.org_id, [actor.user_id]), channels=listed,
