@@ -30,7 +30,6 @@ CREATE TABLE dashboard_counts (
     PRIMARY KEY (org_id, bucket, key)
 );
 ALTER TABLE dashboard_counts ENABLE ROW LEVEL SECURITY;
-ALTER TABLE dashboard_counts FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON dashboard_counts USING (org_id = current_org_id());
 
 -- Kept in the same transaction as the change, whatever path made it: a count can never drift from
