@@ -73,6 +73,7 @@ class Renderer:
         row = row or await conversations.find_row(self.db, self.org_id, conversation_id)
         self.counted = True
         if row is None or row["spam"]:
+            self.assignees.add(row and row["assignee_id"])
             return [Piece(delete(f"conversation-{conversation_id}"), MEMBERS)]
         self.assignees.add(row["assignee_id"])
         return [Piece(replace(self.partial("queue_row", row=row)), MEMBERS)]
