@@ -4,12 +4,14 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import pytest
 
 from app import case_tools, conversations, followups, queues, tags
 from app.db import events_after, last_seq
 from app.errors import Forbidden, Invalid, NotFound
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org
+from tests.replay import assert_replay_equals_fresh
 
 WAIT = 15  # seconds: generous, never an assertion about speed
 
@@ -253,3 +255,53 @@ async def test_the_first_page_is_a_screenful_and_more_come_by_link_or_on_scroll(
     rows_only = await client.get(link + "&rows=1", headers={"HX-Request": "true"})  # on scroll: the rows alone
     assert rows_only.text.count('class="queue-row') == 5 and "<html" not in rows_only.text
     assert "Ärende 54" in rows_only.text and "Ärende 49" not in rows_only.text
+
+
+@pytest.fixture
+async def two_clients(db, server):
+    """An organisation's admin and viewer, each logged in: the replay harness's two audiences."""
+    admin = await make_org(db)
+    viewer = await make_member(db, admin.actor.org_id, "viewer", "Viktor Sand")
+    clients = {}
+    for who, person in (("member", viewer), ("admin", admin)):
+        clients[who] = httpx.AsyncClient(base_url=server, timeout=10)
+        await login(clients[who], person.email)
+    yield admin, clients
+    for client in clients.values():
+        await client.aclose()
+
+
+async def test_pushed_rows_and_counts_bring_every_view_up_to_date(db, two_clients):
+    """Replay == fresh on views other than the default: a row leaves, lands in order, or comes back mid-list."""
+    admin, clients = two_clients
+    org_id, channel = admin.actor.org_id, await make_channel(db, admin)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    a, b, c, d = [await make_conversation(db, org_id, channel, subject=f"Ärende {n}", at=start + timedelta(days=n))
+                  for n in range(4)]
+    await conversations.set_status(db, admin.actor, d, "closed")
+
+    async def check(path, change, kind):
+        await assert_replay_equals_fresh(db, clients, org_id, path, change, expect_kinds={kind})
+
+    await check("/?view=unassigned&order=oldest", lambda: conversations.assign(db, admin.actor, a, admin.actor.user_id),
+                "conversation.assigned")  # leaves the view; the admin's own "mine" count
+    await check("/?view=mine", lambda: conversations.assign(db, admin.actor, c, admin.actor.user_id),
+                "conversation.assigned")  # lands first, newest first
+    await check("/?view=closed", lambda: conversations.set_status(db, admin.actor, b, "closed"),
+                "conversation.status_changed")  # lands after d, newest first
+    await check("/?order=oldest", lambda: conversations.set_status(db, admin.actor, b, "open"),
+                "conversation.status_changed")  # back between a and c
+    await check(f"/?view=open&channel={channel}", lambda: conversations.assign(db, admin.actor, a, None),
+                "conversation.assigned")  # a row that stays is replaced in place; the admin's count drops
+
+
+async def test_a_pushed_row_sorting_past_the_loaded_page_is_left_for_scrolling(db, two_clients):
+    admin, clients = two_clients
+    org_id, channel = admin.actor.org_id, await make_channel(db, admin)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for n in range(queues.PAGE + 1):
+        await make_conversation(db, org_id, channel, subject=f"Ärende {n}", at=start + timedelta(minutes=n))
+    # the newest arrival sorts last, oldest first: past the first page, so only the counts change
+    await assert_replay_equals_fresh(db, clients, org_id, "/?order=oldest",
+                                     lambda: make_conversation(db, org_id, channel, subject="Allra senast"),
+                                     expect_kinds={"conversation.created"})
