@@ -7,7 +7,7 @@ partial index (migration 0021) from a cursor, and its count is kept by the write
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from app import conversations, tags
 from app.actors import AnyActor, require
@@ -40,6 +40,7 @@ VIEWS = {view.name: view for view in (
 )}
 DEFAULT_VIEW = "open"
 ORDERS = ("newest", "oldest")
+MAX_MICROS = micros(datetime.max.replace(tzinfo=timezone.utc))  # a cursor past this is no time at all
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Query:
         return cls(view, order if order != VIEWS[view].default_order else "",
                    int(channel) if channel.isdigit() and 0 < int(channel) < 2**63 else None,
                    (int(after[0]), int(after[1])) if len(after) == 2 and all(p.isdigit() for p in after)
-                   and int(after[1]) < 2**63 else None)
+                   and int(after[0]) < MAX_MICROS and int(after[1]) < 2**63 else None)
 
     def match(self, user_id: int | None) -> str:
         """The list's data-match: what a row must carry to belong in this view (and channel)."""
