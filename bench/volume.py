@@ -593,6 +593,17 @@ SELECT count(*) FROM (
 """
 
 
+# The dashboard's counts (migration 0021) against a count of the rows: the (bucket, key)s that differ.
+CHECK_DASHBOARD_COUNTS = """
+WITH fresh AS (
+    SELECT b.bucket, b.key, count(*) AS n FROM conversations v,
+           dashboard_buckets(v.status, v.spam, v.needs_reply, v.assignee_id, v.follow_up_at, v.channel_id) b
+    WHERE v.org_id = $1 GROUP BY 1, 2),
+kept AS (SELECT bucket, key, n FROM dashboard_counts WHERE org_id = $1 AND n <> 0)
+SELECT count(*) FROM fresh FULL JOIN kept USING (bucket, key) WHERE fresh.n IS DISTINCT FROM kept.n
+"""
+
+
 async def check(owner_url: str, org_id: int, since_seq: int = 1) -> list[str]:
     """What is inconsistent in an organisation's counters, event log and derived fields (empty: nothing).
 
@@ -603,6 +614,7 @@ async def check(owner_url: str, org_id: int, since_seq: int = 1) -> list[str]:
         c = await conn.fetchrow(CHECK_COUNTERS, org_id)
         derived = await conn.fetchval(CHECK_DERIVED, org_id)
         disorder = await conn.fetchval(CHECK_EVENT_ORDER, org_id, since_seq)
+        miscounted = await conn.fetchval(CHECK_DASHBOARD_COUNTS, org_id)
     finally:
         await conn.close()
     problems = []
@@ -618,6 +630,8 @@ async def check(owner_url: str, org_id: int, since_seq: int = 1) -> list[str]:
         problems.append(f"{derived} conversations whose derived fields disagree with their messages")
     if disorder:
         problems.append(f"{disorder} events with a seq out of time order")
+    if miscounted:
+        problems.append(f"{miscounted} dashboard counts that differ from the rows")
     return problems
 
 
