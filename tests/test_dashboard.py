@@ -306,3 +306,27 @@ async def test_a_pushed_row_sorting_past_the_loaded_page_is_left_for_scrolling(d
     await assert_replay_equals_fresh(db, clients, org_id, "/?order=oldest",
                                      lambda: make_conversation(db, org_id, channel, subject="Allra senast"),
                                      expect_kinds={"conversation.created"})
+
+
+async def test_writers_at_once_never_deadlock_on_the_counts_and_keep_them_right(db, desk):
+    """New mail, bulk closes and assignments in one organisation at the same time: the counts rows are
+    taken after the organisation's seq row by every transaction, so none waits on another in a cycle."""
+    admin, anna, mailbox, forum, c = desk
+    org_id = admin.actor.org_id
+    existing = [await make_conversation(db, org_id, mailbox, subject=f"Befintligt {i}") for i in range(16)]
+
+    async def mail(n):
+        for i in range(6):
+            await make_conversation(db, org_id, mailbox, subject=f"Ny {n}.{i}")
+
+    async def close(ids):
+        for i in range(0, len(ids), 2):
+            await queues.bulk(db, anna.actor, ids[i:i + 2], "close")
+
+    async def assign(ids):
+        for conversation_id in ids:
+            await conversations.assign(db, admin.actor, conversation_id, anna.actor.user_id)
+
+    await asyncio.gather(mail(1), mail(2), close(existing[:8]), close(existing[8:12]), assign(existing[12:]))
+    fresh, kept = await fresh_counts(db, org_id)
+    assert kept == fresh

@@ -33,11 +33,14 @@ ALTER TABLE dashboard_counts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON dashboard_counts USING (org_id = current_org_id());
 
 -- Kept in the same transaction as the change, whatever path made it: a count can never drift from
--- the rows. Every write in an organisation already waits on its organizations row for the next seq,
--- so these few hot rows add no new contention.
+-- the rows. Every write in an organisation waits on its organizations row for the next seq anyway;
+-- the trigger takes that row first, so the counts and the seq are always locked in the same order
+-- (a transaction holding the seq never waits on a count held by one waiting for the seq: no deadlock),
+-- and these few hot rows add no contention of their own.
 CREATE FUNCTION count_conversation() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM 1 FROM organizations WHERE id = COALESCE(NEW.org_id, OLD.org_id) FOR NO KEY UPDATE;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         -- only UPDATE here: during an organisation's cascading delete its counts may be gone already
         UPDATE dashboard_counts c SET n = c.n - 1
