@@ -43,6 +43,12 @@ ORDERS = ("newest", "oldest")
 MAX_MICROS = micros(datetime.max.replace(tzinfo=timezone.utc))  # a cursor past this is no time at all
 
 
+def whole(value) -> int | None:
+    """A positive id (or cursor part) as typed into a URL or form, or None for anything else."""
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**63 else None
+
+
 @dataclass(frozen=True)
 class Query:
     """What the dashboard shows: a view, its order, maybe one channel, from a cursor on."""
@@ -61,12 +67,10 @@ class Query:
         """From the page's query string; anything unknown falls back to the default."""
         view = params.get("view") if params.get("view") in VIEWS else DEFAULT_VIEW
         order = params.get("order") if params.get("order") in ORDERS else ""
-        channel = params.get("channel", "")
-        after = params.get("after", "").split("_")
-        return cls(view, order if order != VIEWS[view].default_order else "",
-                   int(channel) if channel.isdigit() and 0 < int(channel) < 2**63 else None,
-                   (int(after[0]), int(after[1])) if len(after) == 2 and all(p.isdigit() for p in after)
-                   and int(after[0]) < MAX_MICROS and int(after[1]) < 2**63 else None)
+        after = [whole(part) for part in str(params.get("after", "")).split("_")]
+        return cls(view, order if order != VIEWS[view].default_order else "", whole(params.get("channel")),
+                   (after[0], after[1]) if len(after) == 2 and None not in after and after[0] < MAX_MICROS
+                   else None)
 
     def match(self, user_id: int | None) -> str:
         """The list's data-match: what a row must carry to belong in this view (and channel)."""

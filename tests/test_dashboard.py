@@ -89,8 +89,9 @@ async def test_keyset_pages_cover_equal_times_exactly_once_in_order(db, order):
 
 
 def test_a_query_string_is_read_safely():
-    for after in ("x_1", "1_2_3", f"{10**30}_1", f"1_{2**63}"):
-        assert queues.Query.parse({"view": "nonsense", "order": "sideways", "channel": "-1", "after": after}) == \
+    for after, channel in (("x_1", "-1"), ("1_2_3", "²"), (f"{10**30}_1", "0"), (f"1_{2**63}", str(2**63)),
+                           ("0_1", "")):
+        assert queues.Query.parse({"view": "nonsense", "order": "sideways", "channel": channel, "after": after}) == \
             queues.Query()
     parsed = queues.Query.parse({"view": "follow_up", "order": "oldest", "channel": "7", "after": "12_34"})
     assert parsed == queues.Query("follow_up", "", 7, (12, 34))  # "oldest" is this view's default

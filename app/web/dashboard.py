@@ -33,19 +33,14 @@ async def index(request: Request) -> Response:
     return await _dashboard(request, queues.Query.parse(request.query_params))
 
 
-def _id(value) -> int | None:
-    value = str(value or "")
-    return int(value) if value.isdigit() and 0 < int(value) < 2**63 else None
-
-
 @login_required
 async def bulk(request: Request) -> Response:
     """Assign, tag or close the selected conversations; back to the same view, or the view with the error."""
     form = await request.form()
     query = queues.Query.parse(form)
     action = str(form.get("action", ""))
-    selected = [i for i in map(_id, form.getlist("conversation_id")) if i is not None]
-    value = _id(form.get("tag_id")) if action == "tag" else _id(form.get("assignee_id"))
+    selected = [i for i in map(queues.whole, form.getlist("conversation_id")) if i is not None]
+    value = queues.whole(form.get("tag_id" if action == "tag" else "assignee_id"))
     try:
         await queues.bulk(request.app.state.db, actor_of(request), selected, action, value)
     except Invalid as exc:
