@@ -497,3 +497,8 @@ async def reset_password(db: Database, secret: str, token: str, password: str) -
         # whoever knew the old password is logged out
         await tx.execute("SELECT sessions_end_for_user($1)", user_id)
     return user_id
+
+
+async def editors(db: Database, org_id: int) -> list:
+    """The current members who work cases (admins and editors): whom a case can be assigned to."""
+    return [m for m in await members(db, org_id) if m["role"] != "viewer"]

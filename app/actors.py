@@ -49,6 +49,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     # the customer barometer (issue 10): every member reads it; editors correct a message's score
     "barometer.read": frozenset({ADMIN, EDITOR, VIEWER}),
     "message.correct_sentiment": frozenset({ADMIN, EDITOR}),
+    # the dashboard (issue 9): assign, tag or close many conversations at once
+    "conversation.bulk": frozenset({ADMIN, EDITOR}),
 }
 
 # the kinds of message each kind of actor may write

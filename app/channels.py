@@ -24,8 +24,9 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 CHANNELS = """
 SELECT c.id, c.kind, c.name, c.colour, c.address, c.ingress_local_part, c.response_target_minutes, c.created_at,
        c.auto_assign, c.signature, c.embed_origins,
-       (SELECT count(*) FROM conversations v
-        WHERE v.org_id = c.org_id AND v.channel_id = c.id AND v.status = 'open' AND NOT v.spam) AS open_count
+       -- kept by the write path (migration 0021), not counted here
+       coalesce((SELECT d.n FROM dashboard_counts d
+                 WHERE d.org_id = c.org_id AND d.bucket = 'channel' AND d.key = c.id), 0) AS open_count
 FROM channels c WHERE c.org_id = $1 {where}
 ORDER BY c.kind, lower(c.name), c.id
 """
@@ -40,7 +41,7 @@ async def get_channel(db: Database, org_id: int, channel_id: int):
 
 
 async def signature_of(db: Database, org_id: int, channel_id: int) -> str:
-    """A mailbox's signature alone (get_channel also counts the channel's open cases)."""
+    """A mailbox's signature alone (get_channel also reads the channel's open count)."""
     row = await db.read_one(org_id, "SELECT signature FROM channels WHERE org_id = $1 AND id = $2", org_id, channel_id)
     return row["signature"]
 

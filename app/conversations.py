@@ -25,7 +25,7 @@ SELECT v.id, v.case_number, v.kind, v.subject, v.status, v.needs_reply, v.spam,
        ch.name AS channel_name, ch.colour AS channel_colour, ch.kind AS channel_kind,
        cu.name AS customer_name, cu.email AS customer_email, a.name AS assignee_name,
        coalesce(tg.tags, ARRAY[]::text[]) AS tags, coalesce(tg.tag_ids, ARRAY[]::bigint[]) AS tag_ids,
-       v.follow_up_at, v.follow_up_due
+       v.follow_up_at, v.follow_up_due, v.sentiment, v.topic
 FROM conversations v
 JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
 LEFT JOIN customers cu ON cu.org_id = v.org_id AND cu.id = v.customer_id
@@ -360,32 +360,40 @@ async def set_status(db: Database, actor: AnyActor, conversation_id: int, status
 
 
 async def assign(db: Database, actor: AnyActor, conversation_id: int, assignee_id: int | None) -> None:
-    require(actor, "conversation.assign")
     async with db.transaction(actor.org_id) as tx:
-        await _locked_kind(tx, conversation_id)
-        if assignee_id is not None and not await tx.fetchval(
-            "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND role <> 'viewer' AND ended_at IS NULL",
-            actor.org_id, assignee_id,
-        ):
-            raise Invalid(N_("Only editors of this organisation can be assigned."), "assignee")
-        await set_assignee_in(tx, actor, conversation_id, assignee_id)
+        await assign_in(tx, actor, conversation_id, assignee_id)
 
 
-async def set_assignee_in(tx: Tx, actor: AnyActor, conversation_id: int, assignee_id: int | None) -> None:
+async def assign_in(tx: Tx, actor: AnyActor, conversation_id: int, assignee_id: int | None) -> bool:
+    """`assign` inside the caller's transaction; whether the assignee changed."""
+    require(actor, "conversation.assign")
+    await _locked_kind(tx, conversation_id)
+    if assignee_id is not None and not await tx.fetchval(
+        "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND role <> 'viewer' AND ended_at IS NULL",
+        actor.org_id, assignee_id,
+    ):
+        raise Invalid(N_("Only editors of this organisation can be assigned."), "assignee")
+    return await set_assignee_in(tx, actor, conversation_id, assignee_id)
+
+
+async def set_assignee_in(tx: Tx, actor: AnyActor, conversation_id: int, assignee_id: int | None) -> bool:
     """Assign inside the caller's transaction (the assignee already checked); the event only on a change.
 
     The assignee is told in their notifications, unless they assigned themselves.
     """
-    changed = await tx.fetchval(
-        """UPDATE conversations SET assignee_id = $3, updated_at = now()
-           WHERE org_id = $1 AND id = $2 AND assignee_id IS DISTINCT FROM $3 RETURNING 1""",
+    changed = await tx.fetchrow(  # the old assignee too: their "mine" count changes (the dashboard, issue 9)
+        """UPDATE conversations v SET assignee_id = $3, updated_at = now() FROM conversations old
+           WHERE v.org_id = $1 AND v.id = $2 AND v.assignee_id IS DISTINCT FROM $3
+             AND old.org_id = v.org_id AND old.id = v.id
+           RETURNING old.assignee_id""",
         tx.org_id, conversation_id, assignee_id,
     )
     if changed:
         await tx.emit("conversation.assigned", conversation_id=conversation_id, assignee_id=assignee_id,
-                      actor_id=actor.user_id)
+                      actor_id=actor.user_id, previous_assignee_id=changed["assignee_id"])
         if assignee_id is not None and assignee_id != actor.user_id:
             await notifications.notify_in(tx, [assignee_id], "assigned", conversation_id, actor.user_id)
+    return bool(changed)
 
 
 async def mark_no_reply_needed(db: Database, actor: AnyActor, conversation_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncpg
 
 from app.actors import AnyActor, require
-from app.db import Database
+from app.db import Database, Tx
 from app.errors import Invalid, NotFound
 from app.i18n import N_
 from app.text import clean_name
@@ -65,18 +65,24 @@ async def create_tag(db: Database, actor: AnyActor, name: str, group_id: int | N
 
 async def tag(db: Database, actor: AnyActor, conversation_id: int, tag_id: int) -> None:
     """Put a tag on a case (nothing happens when it is there already)."""
-    require(actor, "conversation.tag")
     async with db.transaction(actor.org_id) as tx:
-        if not await tx.fetchval("SELECT 1 FROM conversations WHERE org_id = $1 AND id = $2",
-                                 actor.org_id, conversation_id):
-            raise NotFound()
-        if not await tx.fetchval("SELECT 1 FROM tags WHERE org_id = $1 AND id = $2", actor.org_id, tag_id):
-            raise NotFound()
-        if await tx.fetchval(
-                """INSERT INTO conversation_tags (org_id, conversation_id, tag_id) VALUES ($1, $2, $3)
-                   ON CONFLICT DO NOTHING RETURNING 1""", actor.org_id, conversation_id, tag_id):
-            await tx.emit("conversation.tagged", conversation_id=conversation_id, tag_id=tag_id,
-                          actor_id=actor.user_id)
+        await tag_in(tx, actor, conversation_id, tag_id)
+
+
+async def tag_in(tx: Tx, actor: AnyActor, conversation_id: int, tag_id: int) -> bool:
+    """`tag` inside the caller's transaction; whether the tag was new on the case."""
+    require(actor, "conversation.tag")
+    if not await tx.fetchval("SELECT 1 FROM conversations WHERE org_id = $1 AND id = $2",
+                             actor.org_id, conversation_id):
+        raise NotFound()
+    if not await tx.fetchval("SELECT 1 FROM tags WHERE org_id = $1 AND id = $2", actor.org_id, tag_id):
+        raise NotFound()
+    if not await tx.fetchval(
+            """INSERT INTO conversation_tags (org_id, conversation_id, tag_id) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING RETURNING 1""", actor.org_id, conversation_id, tag_id):
+        return False
+    await tx.emit("conversation.tagged", conversation_id=conversation_id, tag_id=tag_id, actor_id=actor.user_id)
+    return True
 
 
 async def untag(db: Database, actor: AnyActor, conversation_id: int, tag_id: int) -> None:

@@ -1,7 +1,7 @@
 """The Jinja environment shared by pages (app/web) and pushed fragments (realtime)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
@@ -45,6 +45,14 @@ def _filesize(ctx, value: int) -> str:
     return _formatter(ctx).filesize(value)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def micros(at: datetime | None) -> int | str:
+    """A time as whole microseconds since 1970 ("" for none): an exact sort key for cursors and data-* attributes."""
+    return "" if at is None else (at - EPOCH) // timedelta(microseconds=1)
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -56,7 +64,7 @@ def make_environment() -> Environment:
     # Templates read `locale` and `time_zone` from their context, so one environment serves all.
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     env.globals["zip"] = zip
-    env.filters.update(datetime=_datetime, date=_date, number=_number, filesize=_filesize)
+    env.filters.update(datetime=_datetime, date=_date, number=_number, filesize=_filesize, micros=micros)
     return env
 
 

@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 import uvicorn
 
-from app import channels, conversations
+from app import channels, conversations, queues
 from app.db import Database
 from app.main import create_app
 from bench import volume
@@ -42,6 +42,16 @@ MEMBER_MESSAGES = "SELECT 1 FROM messages WHERE org_id = $1 AND author_id = $2 L
 MEMBER_CONVERSATIONS = "SELECT 1 FROM conversations WHERE org_id = $1 AND assignee_id = $2 LIMIT 1"
 PICK_CUSTOMER = "SELECT customer_id FROM conversations WHERE org_id = $1 AND case_number = $2"
 PICK_VIEWER = "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'viewer' ORDER BY user_id LIMIT 1"
+# "mine" for the editor with the most open cases; the channel filter on the smallest channel
+PICK_BUSIEST = """SELECT assignee_id FROM conversations WHERE org_id = $1 AND status = 'open' AND assignee_id IS NOT NULL
+                  GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"""
+PICK_SMALLEST = "SELECT id FROM channels WHERE org_id = $1 ORDER BY (SELECT count(*) FROM conversations v WHERE v.channel_id = channels.id) LIMIT 1"
+# The dashboard's counts counted from the rows, as they would be without dashboard_counts (for comparison)
+COUNTED_FROM_ROWS = """
+SELECT b.bucket, b.key, count(*) FROM conversations v,
+       dashboard_buckets(v.status, v.spam, v.needs_reply, v.assignee_id, v.follow_up_at, v.channel_id) b
+WHERE v.org_id = $1 GROUP BY 1, 2
+"""
 
 
 def pct(values: list[float], p: float) -> float:
@@ -134,6 +144,7 @@ async def measure(size: int, args) -> dict:
         counts["query_ms"] = await query_ms(db, org_id, channels.CHANNELS.format(where=""), org_id)
         queue = await explain(db, org_id, conversations.QUEUE, org_id, QUEUE_LIMIT)
         queue["query_ms"] = await query_ms(db, org_id, conversations.QUEUE, org_id, QUEUE_LIMIT)
+        views = await measure_views(db, org_id)
         customer_id = (await db.read(org_id, PICK_CUSTOMER, org_id, size // 2))[0]["customer_id"]
         viewer_id = (await db.read(org_id, PICK_VIEWER, org_id))[0]["user_id"]
         lookups = {}
@@ -162,17 +173,55 @@ async def measure(size: int, args) -> dict:
                 ids = [rng.randint(bounds["lo"], bounds["hi"]) for _ in range(args.requests)]
                 await timed(client, ["/"] * 5 + [f"/conversations/{i}" for i in ids[:5]])  # warm-up
                 dashboard, pages = await timed(client, ["/"] * args.requests)
+                for name in queues.VIEWS:  # each view's first page over HTTP, as the left column links it
+                    views[f"{name}"]["http"], _ = await timed(client, [f"/?view={name}"] * max(10, args.requests // 5))
                 conversation, conv_pages = await timed(client, [f"/conversations/{i}" for i in ids])
         finally:
             server.should_exit = True
             await task
     return {
         "size": size, "machine": machine, "fill": filled, "summary": s, "counts": counts, "queue": queue,
-        "lookups": lookups,
+        "lookups": lookups, "views": views,
         "dashboard": dashboard, "rows": pages[-1].text.count('class="queue-row'), "html": len(pages[-1].content),
         "conversation": conversation, "conv_html": statistics.mean(len(p.content) for p in conv_pages),
         "messages": statistics.mean(p.text.count('class="message ') for p in conv_pages),
     }
+
+
+async def measure_views(db: Database, org_id: int) -> dict:
+    """EXPLAIN (ANALYZE, BUFFERS) of each view's first page, a page 1,000 rows deep (keyset), and a channel's
+    first page; the counts as the dashboard reads them and as counting the rows would give them."""
+    busiest = (await db.read(org_id, PICK_BUSIEST, org_id))[0]["assignee_id"]
+    smallest = (await db.read(org_id, PICK_SMALLEST, org_id))[0]["id"]
+    found = {}
+    for name in queues.VIEWS:
+        query = queues.Query(name)
+        deep = await queues.page(db, org_id, busiest, query, limit=1000)
+        cases = {"first page": query, "1,000 deep": queues.Query.parse({"view": name, "after": deep.more or ""}),
+                 "other order": queues.Query(name, order="newest" if query.direction == "oldest" else "oldest"),
+                 "one channel": queues.Query(name, channel_id=smallest)}
+        found[name] = {}
+        for case, q in cases.items():
+            sql, args = queues.page_sql(q, org_id, busiest, queues.PAGE)
+            found[name][case] = await explain(db, org_id, sql, *args)
+            found[name][case]["query_ms"] = await query_ms(db, org_id, sql, *args, runs=10)
+    counts_args = (org_id, [busiest])
+    found["counts"] = {"kept (dashboard_counts)": await explain(db, org_id, queues.COUNTS, *counts_args),
+                       "counted from the rows": await explain(db, org_id, COUNTED_FROM_ROWS, org_id, runs=3)}
+    found["counts"]["kept (dashboard_counts)"]["query_ms"] = await query_ms(db, org_id, queues.COUNTS, *counts_args)
+    found["counts"]["counted from the rows"]["query_ms"] = await query_ms(db, org_id, COUNTED_FROM_ROWS, org_id, runs=3)
+    return found
+
+
+def report_views(r: dict) -> None:
+    print(f"\n== views at {r['size']:,} conversations: query p50; EXPLAIN ANALYZE time, shared buffers, scans")
+    for name, cases in r["views"].items():
+        if "http" in cases:
+            print(f"{name}: GET /?view={name} p50 {pct(cases['http'], .5):.1f} ms p95 {pct(cases['http'], .95):.1f} ms")
+        for case, e in cases.items():
+            if case != "http":
+                print(f"  {case:24} {e['query_ms']:8.2f} ms; {e['ms']:8.2f} ms, {e['buffers']:,} buffers, "
+                      f"{e['rows']} rows: {'; '.join(e['scans'])}")
 
 
 def report(r: dict) -> None:
@@ -201,6 +250,7 @@ async def main() -> None:
     for size in [int(s) for s in args.sizes.split(",")]:
         results.append(await measure(size, args))
         report(results[-1])
+        report_views(results[-1])
     m = results[0]["machine"]
     print(f"\n{os.cpu_count()} cores, PostgreSQL {m['postgres']} (shared_buffers {m['shared_buffers']}), "
           f"migrations {', '.join(m['migrations'])}; one uvicorn process in the same event loop as the client")
@@ -215,6 +265,19 @@ async def main() -> None:
               f"| {c['query_ms']:.1f} ms | {c['ms']:.1f} ms ({c['buffers']:,}) "
               f"| {q['query_ms']:.1f} ms | {q['ms']:.1f} ms ({q['buffers']:,}) |")
     names = list(results[0]["lookups"])
+    print("\n| conversations | view | first page | 1,000 deep | other order | one channel | GET /?view= p50 |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        for name in queues.VIEWS:
+            v = r["views"][name]
+            print(f"| {r['size']:,} | {name} | " + " | ".join(
+                f"{v[c]['query_ms']:.2f} ms ({v[c]['buffers']:,})" for c in ("first page", "1,000 deep", "other order",
+                                                                               "one channel"))
+                  + f" | {pct(v['http'], .5):.1f} ms |")
+        c = r["views"]["counts"]
+        print(f"| {r['size']:,} | counts: kept / counted from rows | "
+              f"{c['kept (dashboard_counts)']['query_ms']:.2f} ms ({c['kept (dashboard_counts)']['buffers']:,}) "
+              f"| {c['counted from the rows']['query_ms']:.1f} ms ({c['counted from the rows']['buffers']:,}) | | | |")
     print("\n| conversations | " + " | ".join(f"{n} query (buffers)" for n in names) + " |")
     print("|---:|" + "---:|" * len(names))
     for r in results:

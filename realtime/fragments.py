@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from app import accounts, blocking, canned, channels, conversations, history, notifications, tags
+from app import accounts, blocking, canned, channels, conversations, history, notifications, queues, tags
 from app.errors import NotFound
 from app.mail import raw
 from app.db import Database
@@ -55,25 +55,42 @@ class Renderer:
     def __init__(self, db: Database, org_id: int, locale: str, time_zone: str):
         self.db, self.org_id = db, org_id
         self.context = {"locale": locale, "time_zone": time_zone}
+        # the dashboard's counts follow any event that touched a queue row; "mine" of these assignees
+        self.counted, self.assignees = False, set()
 
     def partial(self, name: str, **values) -> str:
         return render(f"partials/{name}.html", **self.context, **values)
 
     async def channel_strip(self) -> Piece:
+        """The dashboard's channel column with each channel's open count (the counts come with it)."""
+        self.counted = True
         rows = await channels.list_channels(self.db, self.org_id)
-        return Piece(replace(self.partial("channel_strip", channels=rows)), MEMBERS)
+        return Piece(replace(self.partial("dashboard_channels", channels=rows)), MEMBERS)
 
     async def queue_row(self, conversation_id: int, row=None) -> list[Piece]:
-        """The conversation's row as it is now (read here unless given): replaced while open, removed once not."""
+        """The conversation's dashboard row as it is now (read here unless given), the same bytes for every view:
+        static/live.js keeps, places or drops it by its list's filter. A spam or vanished one is deleted."""
         row = row or await conversations.find_row(self.db, self.org_id, conversation_id)
-        if row is None or row["status"] != "open" or row["spam"]:
+        self.counted = True
+        if row is None or row["spam"]:
+            self.assignees.add(row and row["assignee_id"])
             return [Piece(delete(f"conversation-{conversation_id}"), MEMBERS)]
+        self.assignees.add(row["assignee_id"])
         return [Piece(replace(self.partial("queue_row", row=row)), MEMBERS)]
 
     async def whole_queue(self) -> Piece:
-        # A conversation back in the queue belongs at its arrival position, not at the top.
-        rows = await conversations.queue(self.db, self.org_id)
-        return Piece(replace(self.partial("queue", rows=rows)), MEMBERS)
+        """The default view's first page (the lists of other views reload themselves when it arrives)."""
+        query = queues.Query()
+        rows = await queues.page(self.db, self.org_id, None, query)
+        return Piece(replace(self.partial("queue", query=query, page=rows, actor=None)), MEMBERS)
+
+    async def counts(self) -> list[Piece]:
+        """Each view's count for everyone; "mine" for each person whose count may have changed, to them alone."""
+        people = sorted(u for u in self.assignees if u is not None)
+        found = await queues.counts(self.db, self.org_id, people)
+        pieces = [Piece(replace(self.partial("view_count", view=view, n=n)), MEMBERS) for view, n in found.views.items()]
+        return pieces + [Piece(replace(self.partial("view_count", view="mine", n=found.mine[u])), user(u))
+                         for u in people]
 
     async def row_and_part(self, conversation_id: int, partial: str) -> list[Piece]:
         """The conversation's queue row and one part of its page, read once."""
@@ -115,21 +132,20 @@ async def _invites_changed(r: Renderer, p: dict) -> list[Piece]:
 
 
 async def _conversation_created(r: Renderer, p: dict) -> list[Piece]:
-    row = await conversations.find_row(r.db, r.org_id, p["conversation_id"])
-    pieces = [await r.channel_strip()]
-    if row is not None and row["status"] == "open" and not row["spam"]:
-        html = insert(r.partial("queue_row", row=row), "afterbegin", "queue-rows", "ol")
-        pieces.insert(0, Piece(html, MEMBERS))
-    return pieces
+    return [*await r.queue_row(p["conversation_id"]), await r.channel_strip()]
 
 
 async def _conversation_changed(r: Renderer, p: dict) -> list[Piece]:
     return await r.queue_row(p["conversation_id"])
 
 
+async def _assigned(r: Renderer, p: dict) -> list[Piece]:
+    r.assignees.add(p.get("previous_assignee_id"))  # their "mine" count lost one (absent in events before 0021)
+    return await r.queue_row(p["conversation_id"])
+
+
 async def _status_changed(r: Renderer, p: dict) -> list[Piece]:
-    rows = [await r.whole_queue()] if p["status"] == "open" else await r.queue_row(p["conversation_id"])
-    return [*rows, await r.channel_strip()]
+    return [*await r.queue_row(p["conversation_id"]), await r.channel_strip()]
 
 
 async def _mail_set_aside(r: Renderer, p: dict) -> list[Piece]:
@@ -174,7 +190,7 @@ FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
     "member.invite_accepted": _invites_changed,
     "conversation.created": _conversation_created,
     "message.added": _conversation_changed,
-    "conversation.assigned": _conversation_changed,
+    "conversation.assigned": _assigned,
     "conversation.no_reply_needed": _conversation_changed,
     "conversation.status_changed": _status_changed,
     "mail.set_aside": _mail_set_aside,
@@ -215,9 +231,9 @@ def _and_case_page(fragment):
 
 
 async def _spam_marked(r: Renderer, p: dict) -> list[Piece]:
-    # unmarked: back in the queue at its arrival position
-    rows = await r.queue_row(p["conversation_id"]) if p["spam"] else [await r.whole_queue()]
-    return [*rows, await r.channel_strip(), *await _case_page(r, p["conversation_id"])]
+    # unmarked: back in the dashboard's views, which place the row at its arrival position
+    return [*await r.queue_row(p["conversation_id"]), await r.channel_strip(),
+            *await _case_page(r, p["conversation_id"])]
 
 
 async def _split(r: Renderer, p: dict) -> list[Piece]:
@@ -269,7 +285,8 @@ FRAGMENTS["message.sentiment_corrected"] = _and_case_page(_conversation_changed)
 async def render_event(db: Database, event: dict, locale: str, time_zone: str) -> list[Piece]:
     """The out-of-band pieces that bring a page rendered before `event` up to date."""
     renderer = Renderer(db, event["org_id"], locale, time_zone)
-    return await FRAGMENTS[event["kind"]](renderer, event["payload"])
+    pieces = await FRAGMENTS[event["kind"]](renderer, event["payload"])
+    return pieces + (await renderer.counts() if renderer.counted else [])
 
 
 # --- forum moves (issue 8) ----------------------------------------------------------------------------
@@ -287,3 +304,15 @@ async def _published(r: Renderer, p: dict) -> list[Piece]:
 
 
 FRAGMENTS.update({"conversation.moved": _moved, "conversation.published": _published})
+
+
+# The dashboard (issue 9): its bulk form's choice of assignees follows the team.
+def _and_assignees(fragment):
+    async def pieces(r: Renderer, p: dict) -> list[Piece]:
+        editors = await accounts.editors(r.db, r.org_id)
+        return [*await fragment(r, p), Piece(replace(r.partial("bulk_assignees", editors=editors)), MEMBERS)]
+    return pieces
+
+
+for _kind in ("member.joined", "member.removed", "member.role_changed"):
+    FRAGMENTS[_kind] = _and_assignees(FRAGMENTS[_kind])

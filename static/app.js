@@ -107,3 +107,19 @@
     });
   });
 })();
+
+
+// The dashboard's "select all on screen": every row's checkbox at once (rows loaded later come unselected).
+(function () {
+  "use strict";
+  function show() {
+    var all = document.querySelector("#bulk .select-all");
+    if (all) all.hidden = false;  // without JavaScript it could do nothing, so it is not shown
+  }
+  document.addEventListener("DOMContentLoaded", show);
+  document.addEventListener("htmx:load", show);
+  document.addEventListener("change", function (e) {
+    if (!e.target.closest || !e.target.closest("#bulk .select-all")) return;
+    document.querySelectorAll(".queue-row .select").forEach(function (box) { box.checked = e.target.checked; });
+  });
+})();

@@ -29,13 +29,58 @@
     showState();
   }
 
+  // The dashboard's list says which rows belong in it (data-match: "name=value" / "name!=value" terms over a
+  // row's data-*) and in what order (data-sort: the data-* holding a row's key, data-order: newest or oldest).
+  function matches(row, spec) {
+    return spec.split(" ").every(function (term) {
+      var m = /^([\w-]+)(!?=)(.*)$/.exec(term);
+      return !m || (row.getAttribute("data-" + m[1]) === m[3]) === (m[2] === "=");
+    });
+  }
+
+  function before(a, b, list) {  // whether row a sorts before row b in this list (the id breaks ties)
+    var ka = Number(a.getAttribute("data-" + list.dataset.sort)), kb = Number(b.getAttribute("data-" + list.dataset.sort));
+    var diff = ka !== kb ? ka - kb : Number(a.id.split("-")[1]) - Number(b.id.split("-")[1]);
+    return list.dataset.order === "newest" ? diff > 0 : diff < 0;
+  }
+
+  // A pushed row (the same bytes for every viewer) replaces its old self, never duplicates it; it lands at its
+  // place if this view shows it, goes if the view no longer does, and is ignored past the loaded page.
+  function place(row, list) {
+    var old = document.getElementById(row.id), box = row.querySelector(".select");
+    if (old) {
+      if (box && old.querySelector(".select:checked")) box.checked = true;  // a selection survives an update
+      old.remove();
+    }
+    if (!matches(row, list.dataset.match)) return;
+    row.removeAttribute("hx-swap-oob");
+    var next = Array.prototype.find.call(list.querySelectorAll(":scope > .queue-row"), function (li) {
+      return before(row, li, list);
+    });
+    if (next) list.insertBefore(row, next);
+    else if (!document.getElementById("queue-more")) list.appendChild(row);
+    else return;  // it sorts after the loaded page: scrolling brings it
+    htmx.trigger(row, "htmx:load");  // its age, like any swapped-in content
+  }
+
   // Only the pieces whose target this page has: htmx logs an error for each one it cannot place.
+  // Dashboard rows are placed here; a pushed list for another view than this one's reloads this one's instead.
   function forThisPage(html) {
-    var t = document.createElement("template");
+    var t = document.createElement("template"), list = document.getElementById("queue-rows");
     t.innerHTML = html;
     Array.prototype.slice.call(t.content.children).forEach(function (el) {
       var swap = el.getAttribute("hx-swap-oob") || "", at = swap.indexOf(":#");
-      if (!document.getElementById(at >= 0 ? swap.slice(at + 2) : el.id)) el.remove();
+      if (el.classList.contains("queue-row")) {
+        el.remove();
+        if (list) place(el, list);
+      } else if (el.id === "queue-rows" && list && ["match", "sort", "order"].some(function (k) {
+        return el.dataset[k] !== list.dataset[k];
+      })) {
+        el.remove();
+        htmx.ajax("GET", location.href, { target: "#queue-rows", select: "#queue-rows", swap: "outerHTML" });
+      } else if (!document.getElementById(at >= 0 ? swap.slice(at + 2) : el.id)) {
+        el.remove();
+      }
     });
     return t.innerHTML;
   }

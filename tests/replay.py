@@ -1,12 +1,14 @@
 """Replay == fresh: a page rendered before some events, plus the fragments pushed for them,
 must equal the page rendered after them. Reused by every issue that adds an event kind.
 
-`apply_push` does what htmx does with out-of-band elements (hx-swap-oob), on an lxml tree.
+`apply_push` does what htmx does with out-of-band elements (hx-swap-oob), on an lxml tree, and
+what static/live.js does with a pushed dashboard row (keep, place or drop it by the list's filter).
 """
 from __future__ import annotations
 
 import copy
 import difflib
+import re
 
 import httpx
 import lxml.html
@@ -28,12 +30,43 @@ def _replace(target: HtmlElement, new: HtmlElement) -> None:
     target.getparent().replace(target, new)
 
 
+def _matches(row: HtmlElement, spec: str) -> bool:
+    for term in spec.split():
+        name, negated, value = re.match(r"^([\w-]+)(!?)=(.*)$", term).groups()
+        if (row.get(f"data-{name}") == value) == bool(negated):
+            return False
+    return True
+
+
+def _place_row(root: HtmlElement, row: HtmlElement) -> None:
+    """What static/live.js does with a pushed dashboard row: replace, place by the list's order, or drop."""
+    old, rows = _by_id(root, row.get("id")), _by_id(root, "queue-rows")
+    if old is not None:
+        old.drop_tree()
+    if rows is None or not _matches(row, rows.get("data-match")):
+        return
+
+    def key(li: HtmlElement) -> tuple[int, int]:
+        return int(li.get(f"data-{rows.get('data-sort')}") or 0), int(li.get("id").split("-")[1])
+
+    newest = rows.get("data-order") == "newest"
+    loaded = [li for li in rows if "queue-row" in li.get("class", "").split()]
+    later = [li for li in loaded if (key(row) > key(li) if newest else key(row) < key(li))]
+    if later:
+        later[0].addprevious(row)
+    elif _by_id(root, "queue-more") is None:
+        rows.append(row)
+
+
 def apply_push(page_html: str, push_html: str) -> str:
     root = lxml.html.document_fromstring(page_html)
     for element in lxml.html.fragments_fromstring(f"<div>{push_html}</div>")[0]:
         swap = element.attrib.pop(OOB, None)
         if swap is None:
             raise AssertionError(f"pushed element without {OOB}: {lxml.html.tostring(element)[:200]!r}")
+        if "queue-row" in element.get("class", "").split():
+            _place_row(root, element)
+            continue
         strategy, _, selector = swap.partition(":")
         assert not selector or selector.startswith("#"), f"only #id targets are used, got {selector!r}"
         target = _by_id(root, selector[1:] if selector else element.get("id"))

@@ -34,7 +34,7 @@ async def test_anna_sees_a_new_mail_and_bjorns_change_without_reloading(page, br
         await _mail_arrives(db, org_id, channel, "Paketet kom aldrig fram")
         row = page.locator(".queue-row", has_text="Paketet kom aldrig fram")
         await expect(row).to_be_visible(timeout=WAIT)
-        await expect(page.locator("#channel-strip")).to_contain_text("1", timeout=WAIT)
+        await expect(page.locator("#dashboard-channels")).to_contain_text("1", timeout=WAIT)
 
         await bjorn.get_by_role("link", name="Paketet kom aldrig fram").click()
         await bjorn.get_by_label("Status").select_option(label="Stängd")
