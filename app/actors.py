@@ -41,6 +41,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "draft.write": frozenset({ADMIN, EDITOR}),
     "conversation.start": frozenset({ADMIN, EDITOR}),  # a new mail to a customer opens a case
     "message.resend": frozenset({ADMIN, EDITOR}),
+    # the forum's editor workflow (issue 8): accept answers, comment, edit and pin threads; the weekly review
+    "forum.edit": frozenset({ADMIN, EDITOR}),
+    "forum.review": frozenset({ADMIN}),
 }
 
 # the kinds of message each kind of actor may write

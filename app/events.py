@@ -45,6 +45,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     "sender.unblocked": ("block_id", "actor_id"),
     # the public forum (issue 8): a visitor's "me too" on an idea or problem (the voter is not in the log)
     "forum.voted": ("conversation_id",),
+    # the forum's editor workflow (issue 8): the accepted answer (message_id None: none now), a thread's
+    # headline and text edited (its earlier version kept as the revision), pinned, unpinned or moved
+    "forum.accepted": ("conversation_id", "message_id", "actor_id"),
+    "forum.edited": ("conversation_id", "revision_id", "actor_id"),
+    "forum.pinned": ("conversation_id", "channel_id", "pinned", "actor_id"),
 }
 
 

@@ -17,6 +17,7 @@ from app.db import Database, StartupError
 from app.templating import TEMPLATES_DIR
 from app.web import (account, admin, auth, canned, composer, conversation, dashboard, forum, health, live, mail,
                      notifications, search)
+from app.web import forum_editing  # the forum's editor workflow (issue 8)
 from app.web.base import EXCEPTION_HANDLERS, http_error
 from app.web.middleware import RequestContext, SessionAndCsrf
 from realtime.hub import Hub
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *notifications.routes,
         *composer.routes,
         *forum.routes,  # the public forum (issue 8)
+        *forum_editing.routes,  # the forum's editor workflow (issue 8)
         Mount("/admin", routes=admin.routes),
         Route("/healthz", health.healthz),
         WebSocketRoute("/ws", live.endpoint),

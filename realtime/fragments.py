@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from app import accounts, blocking, canned, channels, conversations, history, notifications, tags
+from app import forum_editing
 from app.errors import NotFound
 from app.mail import raw
 from app.db import Database
@@ -205,7 +206,7 @@ async def _case_page(r: Renderer, conversation_id: int, *, customer: bool = Fals
     except NotFound:
         return []
     names = ("conversation_head", "conversation_history", *(("customer_cases",) if customer else ()))
-    return [Piece(replace(r.partial(name, **case)), MEMBERS) for name in names]
+    return [*(Piece(replace(r.partial(name, **case)), MEMBERS) for name in names), *await _visitor_details(r, case)]
 
 
 def _and_case_page(fragment):
@@ -259,6 +260,49 @@ CASE_PAGE_MESSAGE_KINDS = ("message.added", "message.delivery_changed", "convers
 for _kind in [k for k in FRAGMENTS if k in history.FROM_OTHER_FEATURES or k in CASE_PAGE_MESSAGE_KINDS
               or k.startswith(history.FOLLOW_UP_PREFIX)]:
     FRAGMENTS[_kind] = _and_case_page(FRAGMENTS[_kind])
+
+
+# --- the forum's editor workflow (issue 8) ----------------------------------------------------------------
+
+
+async def _visitor_details(r: Renderer, case: dict) -> list[Piece]:
+    """What visitors' requests told us (e-mail, browser, page) fills the history's placeholders for editors
+    alone: the members' history carries none of it, so each editor gets these same bytes as their own piece."""
+    shown = [m for m in case["messages"] if m["visitor"]]
+    if not shown:
+        return []
+    html = "".join(replace(r.partial("forum_visitor", m=m)) for m in shown)
+    members = await accounts.members(r.db, r.org_id)
+    return [Piece(html, user(member["id"])) for member in members if member["role"] != "viewer"]
+
+
+async def _forum_tools(r: Renderer, conversation_id: int) -> list[Piece]:
+    tools = await forum_editing.tools(r.db, r.org_id, conversation_id)
+    return [Piece(replace(r.partial("forum_thread_tools", forum_tools=tools)), MEMBERS)]
+
+
+async def _forum_accepted(r: Renderer, p: dict) -> list[Piece]:
+    return await _case_page(r, p["conversation_id"])
+
+
+async def _forum_edited(r: Renderer, p: dict) -> list[Piece]:
+    # the headline shows on the dashboard's row and atop the case page; the text in its history
+    row = await conversations.find_row(r.db, r.org_id, p["conversation_id"])
+    pieces = await r.queue_row(p["conversation_id"], row)
+    if row is not None:
+        pieces.append(Piece(replace(r.partial("conversation_subject", row=row)), MEMBERS))
+    return [*pieces, *await _case_page(r, p["conversation_id"]), *await _forum_tools(r, p["conversation_id"])]
+
+
+async def _forum_pinned(r: Renderer, p: dict) -> list[Piece]:
+    return await _forum_tools(r, p["conversation_id"])
+
+
+FRAGMENTS.update({
+    "forum.accepted": _forum_accepted,
+    "forum.edited": _forum_edited,
+    "forum.pinned": _forum_pinned,
+})
 
 
 async def render_event(db: Database, event: dict, locale: str, time_zone: str) -> list[Piece]:
