@@ -21,18 +21,18 @@ WINDOW = 5_000
 CANDIDATES = 200  # ranked, at most
 MAX_WORDS = 12  # of a title, for similar threads
 
-# $1 the organisation, $2 the query (TSQUERY), $3 the forum's channel
+# $1 the organisation, $2 the query (TSQUERY), $3 the forum's channel; $4 the window (RECENT)
 LISTED = "v.org_id = $1 AND v.channel_id = $3 AND v.kind = 'forum' AND v.status = 'open' AND NOT v.spam"
 PUBLIC_MATCH = f"""(v.subject_vector @@ {TSQUERY} OR EXISTS (
     SELECT 1 FROM messages m WHERE m.org_id = $1 AND m.conversation_id = v.id AND m.kind <> 'note'
       AND m.search_vector @@ {TSQUERY}))"""
 RECENT = f"""
 SELECT v.id FROM (SELECT v.id, v.subject_vector FROM conversations v WHERE {LISTED}
-                  ORDER BY v.last_message_at DESC LIMIT {WINDOW}) v
+                  ORDER BY v.last_message_at DESC LIMIT $4) v
 WHERE {PUBLIC_MATCH} LIMIT {CANDIDATES}
 """
-LARGER_THAN_WINDOW = (f"SELECT count(*) > {WINDOW} FROM (SELECT 1 FROM conversations v "
-                      f"WHERE {LISTED.replace('$3', '$2')} LIMIT {WINDOW + 1}) c")
+LARGER_THAN_WINDOW = (f"SELECT count(*) > $3 FROM (SELECT 1 FROM conversations v "
+                      f"WHERE {LISTED.replace('$3', '$2')} LIMIT $3 + 1) c")
 # Every match through the GIN indexes (under row-level security only search_matches() uses them).
 ALL = f"""
 SELECT v.id
@@ -75,8 +75,8 @@ async def search(db: Database, forum: Forum, text: str, *, limit: int = 20) -> l
         if not query:  # only stop words
             return []
         args = (forum.org_id, query, forum.channel_id)
-        ids = [r["id"] for r in await tx.fetch(RECENT, *args)]
-        if len(ids) < limit and await tx.fetchval(LARGER_THAN_WINDOW, forum.org_id, forum.channel_id):
+        ids = [r["id"] for r in await tx.fetch(RECENT, *args, WINDOW)]
+        if len(ids) < limit and await tx.fetchval(LARGER_THAN_WINDOW, forum.org_id, forum.channel_id, WINDOW):
             ids = [r["id"] for r in await tx.fetch(ALL, *args)]
         rows = await tx.fetch(PAGE, *args, ids, limit, HEADLINE_OPTIONS) if ids else []
     return [{**row, "subject_html": highlighted(row["subject_headline"]), "snippet": highlighted(row["body_headline"])}
