@@ -99,6 +99,15 @@ MATRIX = [
                                                 "subject": "Hej", "body": "Hej!"}),
     ("POST", "/compose/uploads", EDITORS_ONLY, dict),
     ("POST", "/compose/draft", EDITORS_ONLY, lambda: {"body": "Ett nytt mejl"}),
+    # the forum's editor workflow (issue 8): on a forum thread of A; archiving it comes last
+    ("POST", "/conversations/{forum_thread}/accept", EDITORS_OF_A, lambda: {"message_id": "{forum_answer}"}),
+    ("POST", "/conversations/{forum_thread}/comment", EDITORS_OF_A, lambda: {"parent_id": "{forum_answer}",
+                                                                              "body": "Bra svar!"}),
+    ("POST", "/conversations/{forum_thread}/edit", EDITORS_OF_A, lambda: {"subject": "Ny rubrik", "body": "Ny text"}),
+    ("POST", "/conversations/{forum_thread}/pin", EDITORS_OF_A, lambda: {"pinned": "1"}),
+    ("POST", "/conversations/{forum_thread}/pin-order", EDITORS_OF_A, lambda: {"direction": "up"}),
+    ("GET", "/forum-review", ADMINS_ONLY, None),
+    ("POST", "/forum-review/{forum_thread}/archive", ADMINS_OF_A, dict),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
@@ -108,6 +117,7 @@ PUBLIC |= {("GET", "/forgot"), ("POST", "/forgot")}  # accounts: forgot password
 # the public forum (issue 8): no login to read or post; limits, honeypot and CSRF in tests/test_forum.py
 PUBLIC |= {("GET", "/forum/{slug}"), ("GET", "/forum/{slug}/new"), ("POST", "/forum/{slug}/new"),
            ("GET", "/forum/{slug}/{number}"), ("POST", "/forum/{slug}/{number}"), ("POST", "/forum/{slug}/{number}/vote")}
+PUBLIC |= {("GET", "/forum/{slug}/similar")}  # the forum's search (issue 8): similar threads while typing a title
 
 
 def app_routes() -> set[tuple[str, str]]:
@@ -130,6 +140,7 @@ def app_routes() -> set[tuple[str, str]]:
 
 def test_every_route_is_in_the_matrix():
     ids_in_paths = "conversation|member|channel|raw_mail|attachment|canned|removable|invite|notification|html_message|block"
+    ids_in_paths += "|forum_thread"  # the forum's editor workflow (issue 8)
     listed = {(m, re.sub(rf"\{{({ids_in_paths})\}}", "{id}", p))
               for m, p, _, _ in MATRIX} | PUBLIC
     assert app_routes() == listed
@@ -185,6 +196,7 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
                                                 org_a, raw_mail)
     ids["block"] = await blocking.block(db, admin.actor, "reklam.example")
     ids["failed_reply"] = await _a_failed_reply(db, admin.actor, conversation)  # the reply composer (issue 7)
+    ids["forum_thread"], ids["forum_answer"] = await _a_forum_thread(db, admin)  # the forum's editor workflow
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):
@@ -222,3 +234,18 @@ async def _a_failed_reply(db, editor, conversation_id: int) -> int:
     message_id = await queue_reply(db, editor, conversation_id)
     await outgoing.send_gave_up(db, SimpleNamespace(org_id=editor.org_id, payload={"message_id": message_id}), "x")
     return message_id
+
+
+async def _a_forum_thread(db, admin) -> tuple[int, int]:
+    """A visitor's question in A's forum with an editor's answer: (conversation id, answer id)."""
+    from app import forum
+
+    channel = await make_channel(db, admin, kind="forum", name="Forum")
+    slug = (await db.read_one(admin.actor.org_id, "SELECT address FROM channels WHERE org_id = $1 AND id = $2",
+                              admin.actor.org_id, channel))["address"]
+    found = await forum.find(db, slug)
+    number = await forum.start_thread(db, found, topic="question", title="Fråga",
+                                      post=forum.Post("Olle", unique_email(), "Hur?"))
+    conversation_id = (await forum.thread(db, found, number))["thread"]["id"]
+    return conversation_id, await conversations.reply(db, admin.actor, conversation_id, "Så här.",
+                                                      seen_message_id=10**12)

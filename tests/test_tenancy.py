@@ -133,6 +133,9 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
     found = await forum.find(db, slug)
     idea = await forum.start_thread(db, found, topic="idea", title="Idé", post=forum.Post("Olle", unique_email(), "Hej"))
     await forum.vote(db, found, idea, unique_email("röst"))
+    from app import forum_editing  # the forum's editor workflow (issue 8): an edited thread's revision
+
+    await forum_editing.edit(db, admin.actor, (await forum.thread(db, found, idea))["thread"]["id"], "Idé!", "Hej!")
 
 
 async def test_every_tenant_table_shows_only_the_current_organisations_rows(db, settings):
