@@ -43,14 +43,14 @@ async def test_a_visitor_on_a_phone_searches_the_forum_and_is_offered_similar_th
     try:
         await visitor.goto(f"/forum/{found.slug}")
         await visitor.get_by_label("Sök i forumet").fill("kedjor")
-        await visitor.get_by_role("button", name="Sök").click()
+        await loaded_after(visitor, visitor.get_by_role("button", name="Sök").click())
         results = visitor.locator(".forum-results")
         await expect(results.get_by_role("link")).to_have_count(1)
         await expect(results.get_by_role("link")).to_have_text("Kedjan hoppar av i backar")
         assert await visitor.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
-        await visitor.get_by_role("link", name="Alla trådar").click()
-        await visitor.get_by_role("link", name="Starta en tråd").click()
+        await loaded_after(visitor, visitor.get_by_role("link", name="Alla trådar").click())
+        await loaded_after(visitor, visitor.get_by_role("link", name="Starta en tråd").click())
         await visitor.get_by_label("Rubrik").press_sequentially("Min kedja hoppar")
         similar = visitor.locator("#similar-threads")
         await expect(similar).to_contain_text("Liknande trådar", timeout=WAIT)
@@ -86,20 +86,20 @@ async def test_an_editor_answers_accepts_marks_no_reply_needed_edits_pins_and_ar
     await expect(page.locator("#live-state")).to_have_text("Live", timeout=WAIT)
     # an official answer
     await page.get_by_label("Svara i forumet").fill("Justera gränsskruven ett kvarts varv.")
-    await page.get_by_role("button", name="Publicera svar").click()
+    await loaded_after(page, page.get_by_role("button", name="Publicera svar").click())
     ours = page.locator(".message", has_text="Justera gränsskruven")
     await expect(ours.locator(".badge.official")).to_have_text("Officiellt svar")
     # accept Olle's answer, then change to ours
     olle = page.locator(f"#message-{olles}")
-    await olle.get_by_role("button", name="Godkänn det här svaret").click()
+    await loaded_after(page, olle.get_by_role("button", name="Godkänn det här svaret").click())
     await expect(olle.locator(".badge.accepted")).to_have_text("Godkänt svar")
-    await ours.get_by_role("button", name="Godkänn det här svaret").click()
+    await loaded_after(page, ours.get_by_role("button", name="Godkänn det här svaret").click())
     await expect(ours.locator(".badge.accepted")).to_have_text("Godkänt svar")
     await expect(olle.locator(".badge.accepted")).to_have_count(0)
     # a comment on Olle's answer
     await olle.get_by_text("Kommentera").click()
     await olle.get_by_label("Din kommentar (publik)").fill("Det går också, men prova skruven först.")
-    await olle.get_by_role("button", name="Publicera kommentar").click()
+    await loaded_after(page, olle.get_by_role("button", name="Publicera kommentar").click())
     await expect(page.locator(".message.kind-comment", has_text="prova skruven först")).to_be_visible()
 
     # the visitor thanks; "no reply needed" goes on that latest comment
@@ -108,7 +108,7 @@ async def test_an_editor_answers_accepts_marks_no_reply_needed_edits_pins_and_ar
                                   parent_id=answer_id)
     await expect(page.locator(f"#message-{thanks}")).to_be_visible(timeout=WAIT)  # live
     await page.reload()
-    await page.get_by_role("button", name="Kräver ej svar").click()
+    await loaded_after(page, page.get_by_role("button", name="Kräver ej svar").click())
     await expect(page.locator(f"#message-{thanks} .badge", has_text="Kräver ej svar")).to_be_visible()
     await expect(page.get_by_role("button", name="Kräver ej svar")).to_have_count(0)
     await page.goto("/")
@@ -139,11 +139,11 @@ async def test_an_editor_answers_accepts_marks_no_reply_needed_edits_pins_and_ar
     await page.get_by_text("Redigera rubrik och text").click()
     await page.get_by_label("Rubrik").fill("   ")
     await page.get_by_label("Första inlägget").fill("Min kedja hoppar av i backarna.")
-    await page.get_by_role("button", name="Spara ändringar").click()
+    await loaded_after(page, page.get_by_role("button", name="Spara ändringar").click())
     await expect(page.get_by_role("alert")).to_have_text("Skriv en rubrik.")
     await expect(page.get_by_label("Första inlägget")).to_have_value("Min kedja hoppar av i backarna.")
     await page.get_by_label("Rubrik").fill("Kedjan hoppar av i backar")
-    await page.get_by_role("button", name="Spara ändringar").click()
+    await loaded_after(page, page.get_by_role("button", name="Spara ändringar").click())
     await expect(page.get_by_role("heading", name="Kedjan hoppar av i backar")).to_be_visible()
     tools = page.locator(".forum-tools")
     await expect(tools).to_contain_text("1 tidigare version")
@@ -151,7 +151,7 @@ async def test_an_editor_answers_accepts_marks_no_reply_needed_edits_pins_and_ar
     await loaded_after(page, tools.get_by_role("button", name="Fäst på startsidan").click())
     await expect(tools.locator(".badge.pinned")).to_have_text("Fästad på startsidan")
     await page.get_by_label("Status").select_option(label="Arkiverad")
-    await page.get_by_role("button", name="Spara status").click()
+    await loaded_after(page, page.get_by_role("button", name="Spara status").click())
     await expect(page.locator(".case-head")).to_contain_text("Arkiverad")
 
     await page.goto(f"/forum/{found.slug}")
@@ -173,12 +173,12 @@ async def test_the_chief_editor_reviews_the_week_archives_with_one_click_and_ord
     await expect(week.locator(f"#review-{unanswered} .badge.unclear")).to_have_text("Inget svar")
 
     start = page.locator("section", has=page.get_by_role("heading", name="Startsidan"))
-    await start.locator(f"#review-{faq}").get_by_role("button", name="Fäst").click()
+    await loaded_after(page, start.locator(f"#review-{faq}").get_by_role("button", name="Fäst").click())
     await expect(start.locator(".review-row").first).to_contain_text("Vanliga frågor")
     await expect(start.locator(".review-row").first.locator(".badge.pinned")).to_be_visible()
 
-    await week.locator(f"#review-{unanswered}").get_by_role("button", name="Arkivera").click()
+    await loaded_after(page, week.locator(f"#review-{unanswered}").get_by_role("button", name="Arkivera").click())
     await expect(page.get_by_text("Ingen har svarat än")).to_have_count(0)
-    await week.locator(f"#review-{faq}").get_by_role("link", name="Ändra").click()
+    await loaded_after(page, week.locator(f"#review-{faq}").get_by_role("link", name="Ändra").click())
     await expect(page.get_by_label("Rubrik")).to_have_value("Vanliga frågor")
     assert page.problems == []
