@@ -26,7 +26,8 @@ async def _page(request: Request, conversation_id: int, status: int = 200, **ext
                 # the reply composer: the person's draft and the mailbox's signature (issue 7)
                 **(await composer.context(request, conversation_id, row["channel_id"]) if actor.can_edit else {}),
                 # the forum's editor workflow (issue 8): pinned, earlier versions
-                forum_tools=await forum_editing.tools(db, actor.org_id, conversation_id) if row["kind"] == "forum" else None,
+                forum_tools=(await forum_editing.tools(db, actor.org_id, conversation_id)
+                             if row["kind"] == "forum" else None),
                 **extra)
 
 
