@@ -6,8 +6,10 @@ archived, hidden or spam ones, and only in their headline and public posts, neve
 what a visitor's request told us (that is not in the text searched at all).
 
 The cost stays flat with the organisation's size (bench/forum_search.py): the forum's newest WINDOW
-listed threads are looked through first along the start page's index; only a forum larger than
-that, with fewer matches there than a page, asks the full-text indexes (search_matches()).
+listed threads are looked through first along the start page's index. Only a forum larger than
+that, with fewer matches there than a page, looks further: a word rare in the organisation through
+the full-text indexes (search_matches()), a common one by walking all the forum's listed threads
+(which grows with the forum, not with the organisation's mail).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from app.forum import Forum
 from app.search import BUILD_TSQUERY, HEADLINE_OPTIONS, TSQUERY, _headline, highlighted
 
 WINDOW = 5_000
+RARE = 5_000  # matches in the whole organisation, at most, for search_matches() to be the cheaper way
 CANDIDATES = 200  # ranked, at most
 MAX_WORDS = 12  # of a title, for similar threads
 
@@ -31,6 +34,8 @@ SELECT v.id FROM (SELECT v.id, v.subject_vector FROM conversations v WHERE {LIST
                   ORDER BY v.last_message_at DESC LIMIT $4) v
 WHERE {PUBLIC_MATCH} LIMIT {CANDIDATES}
 """
+# Every listed thread of the forum, newest first, for a word too common in the organisation for ALL.
+WALK = RECENT.replace("LIMIT $4", "")
 LARGER_THAN_WINDOW = (f"SELECT count(*) > $3 FROM (SELECT 1 FROM conversations v "
                       f"WHERE {LISTED.replace('$3', '$2')} LIMIT $3 + 1) c")
 # Every match through the GIN indexes (under row-level security only search_matches() uses them).
@@ -77,7 +82,8 @@ async def search(db: Database, forum: Forum, text: str, *, limit: int = 20) -> l
         args = (forum.org_id, query, forum.channel_id)
         ids = [r["id"] for r in await tx.fetch(RECENT, *args, WINDOW)]
         if len(ids) < limit and await tx.fetchval(LARGER_THAN_WINDOW, forum.org_id, forum.channel_id, WINDOW):
-            ids = [r["id"] for r in await tx.fetch(ALL, *args)]
+            common = await tx.fetchval("SELECT search_matches_more_than($1::tsquery, $2)", query, RARE)
+            ids = [r["id"] for r in await tx.fetch(WALK if common else ALL, *args)]
         rows = await tx.fetch(PAGE, *args, ids, limit, HEADLINE_OPTIONS) if ids else []
     return [{**row, "subject_html": highlighted(row["subject_headline"]), "snippet": highlighted(row["body_headline"])}
             for row in rows]

@@ -66,12 +66,16 @@ async def test_search_stays_in_its_forum_and_organisation(db):
     assert await numbers(db, found, "pedalen") == [ours]
 
 
-async def test_a_forum_larger_than_the_window_is_searched_through_the_indexes(db, monkeypatch):
+@pytest.mark.parametrize("rare", [10**6, 0])  # a word rare in the organisation: the indexes; common: every thread
+async def test_a_forum_larger_than_the_window_is_searched_further(db, monkeypatch, rare):
     admin, found = await a_forum(db)
     old, _ = await a_thread(db, found, "Nav knarrar")
+    _, hidden = await a_thread(db, found, "Nav knarrar också")
+    await conversations.set_status(db, admin.actor, hidden, "hidden")
     for i in range(3):
         await a_thread(db, found, f"Annat ämne {i}")
     monkeypatch.setattr(forum_search, "WINDOW", 2)  # the old thread is past the newest two
+    monkeypatch.setattr(forum_search, "RARE", rare)
     assert await numbers(db, found, "knarrar") == [old]
 
 

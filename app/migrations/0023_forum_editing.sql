@@ -25,3 +25,15 @@ CREATE INDEX forum_revisions_editor_idx ON forum_revisions (editor_id);
 
 ALTER TABLE forum_revisions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON forum_revisions USING (org_id = current_org_id());
+
+-- A forum's public search (app/forum_search.py): whether the organisation's messages hold more than p_limit
+-- matches of a query. A rare word is found fastest through search_matches() (0017); a common one would
+-- make that read every match in the organisation, so the forum's own threads are walked instead. The
+-- LIMIT stops the heap reads early; as search_matches(), it runs as the tables' owner, scoped by the
+-- session's own organisation.
+CREATE FUNCTION search_matches_more_than(p_query tsquery, p_limit integer)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+    SELECT count(*) > p_limit FROM (
+        SELECT 1 FROM messages WHERE org_id = current_org_id() AND search_vector @@ p_query LIMIT p_limit + 1) m
+$$;
