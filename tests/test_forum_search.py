@@ -66,17 +66,27 @@ async def test_search_stays_in_its_forum_and_organisation(db):
     assert await numbers(db, found, "pedalen") == [ours]
 
 
-@pytest.mark.parametrize("rare", [10**6, 0])  # a word rare in the organisation: the indexes; common: every thread
-async def test_a_forum_larger_than_the_window_is_searched_further(db, monkeypatch, rare):
+async def test_past_the_window_a_word_rare_in_the_organisation_is_found_anywhere_in_the_forum(db, monkeypatch):
     admin, found = await a_forum(db)
-    old, _ = await a_thread(db, found, "Nav knarrar")
+    in_headline, _ = await a_thread(db, found, "Nav knarrar")
+    in_post, _ = await a_thread(db, found, "Ljud från hjulet", "Navet knarrar i kurvor.")
     _, hidden = await a_thread(db, found, "Nav knarrar också")
     await conversations.set_status(db, admin.actor, hidden, "hidden")
     for i in range(3):
         await a_thread(db, found, f"Annat ämne {i}")
-    monkeypatch.setattr(forum_search, "WINDOW", 2)  # the old thread is past the newest two
-    monkeypatch.setattr(forum_search, "RARE", rare)
-    assert await numbers(db, found, "knarrar") == [old]
+    monkeypatch.setattr(forum_search, "WINDOW", 2)  # the two are past the newest two
+    assert sorted(await numbers(db, found, "knarrar")) == [in_headline, in_post]
+
+
+async def test_past_the_window_a_word_common_in_the_organisation_is_found_in_headlines(db, monkeypatch):
+    admin, found = await a_forum(db)
+    in_headline, _ = await a_thread(db, found, "Nav knarrar")
+    await a_thread(db, found, "Ljud från hjulet", "Navet knarrar i kurvor.")  # a post past the window
+    in_window, _ = await a_thread(db, found, "Annat ämne", "Det knarrar i sadeln.")
+    await a_thread(db, found, "Tredje ämne")
+    monkeypatch.setattr(forum_search, "WINDOW", 2)
+    monkeypatch.setattr(forum_search, "RARE", 0)  # any match makes the word common
+    assert sorted(await numbers(db, found, "knarrar")) == [in_headline, in_window]
 
 
 async def test_similar_threads_share_any_word_of_the_title_best_first(db):
