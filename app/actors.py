@@ -51,6 +51,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "message.correct_sentiment": frozenset({ADMIN, EDITOR}),
     # the dashboard (issue 9): assign, tag or close many conversations at once
     "conversation.bulk": frozenset({ADMIN, EDITOR}),
+    # the forum's editor workflow (issue 8): accept answers, comment, edit and pin threads; the weekly review
+    "forum.edit": frozenset({ADMIN, EDITOR}),
+    "forum.review": frozenset({ADMIN}),
 }
 
 # the kinds of message each kind of actor may write

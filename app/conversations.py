@@ -94,7 +94,7 @@ MESSAGES = """
 SELECT m.id, m.kind, m.body_text, m.created_at, m.no_reply_needed, m.language, m.joined_by,
        m.raw_mail_id, m.auto_submitted, m.author_id, m.delivery_state, m.delivery_error,
        m.body_html IS NOT NULL AS has_html, u.name AS author_name, cu.name AS customer_name,
-       m.cc, m.bcc, m.visitor, m.parent_id,
+       m.cc, m.bcc, m.visitor, m.parent_id, m.accepted_at,
        m.sentiment, m.sentiment_correction, corrector.name AS sentiment_corrected_by_name  -- the barometer
 FROM messages m
 LEFT JOIN users u ON u.id = m.author_id
@@ -321,7 +321,7 @@ def _clean_body(body: str, field: str = "body") -> str:
     return body
 
 
-clean_body = _clean_body  # the forum's moves (app/forum_moves.py) check their texts the same way
+clean_body = _clean_body  # the forum's moves and editing (issue 8) check their texts the same way
 
 
 async def _locked_kind(tx: Tx, conversation_id: int) -> str:

@@ -53,6 +53,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     # editor's correction of its label (label None: back to the machine's)
     "message.scored": ("conversation_id", "message_id", "label"),
     "message.sentiment_corrected": ("conversation_id", "message_id", "label", "actor_id"),
+    # the forum's editor workflow (issue 8): the accepted answer (message_id None: none now), a thread's
+    # headline and text edited (its earlier version kept as the revision), pinned, unpinned or moved
+    "forum.accepted": ("conversation_id", "message_id", "actor_id"),
+    "forum.edited": ("conversation_id", "revision_id", "actor_id"),
+    "forum.pinned": ("conversation_id", "channel_id", "pinned", "actor_id"),
 }
 
 

@@ -45,23 +45,32 @@ async def find(db: Database, slug: str) -> Forum:
     return Forum(slug.lower(), row["org_id"], row["channel_id"], row["channel_name"], row["colour"], row["org_name"])
 
 
-# Listed threads: open and not spam (archived and hidden ones are not), latest activity first.
-START_PAGE = """
+# A thread is answered when it has an official (an editor's) or accepted answer and nothing needs a reply.
+ANSWERED = """(NOT v.needs_reply AND EXISTS (SELECT 1 FROM messages m WHERE m.org_id = v.org_id
+    AND m.conversation_id = v.id AND m.parent_id IS NULL AND (m.kind = 'editor' OR m.accepted_at IS NOT NULL)))"""
+
+# Listed threads: open and not spam (archived and hidden ones are not). Pinned ones first in the editors'
+# order, then the rest by latest activity: two walks of small indexes, not a sort of the whole forum.
+LISTED = """SELECT id, org_id, case_number, subject, topic, created_at, last_message_at, needs_reply, pinned_position
+    FROM conversations WHERE org_id = $1 AND channel_id = $2 AND kind = 'forum' AND status = 'open' AND NOT spam"""
+START_PAGE = f"""
 SELECT v.id, v.case_number, v.subject, v.topic, v.created_at, v.last_message_at,
        (SELECT count(*) FROM messages m WHERE m.org_id = v.org_id AND m.conversation_id = v.id
           AND m.kind <> 'note' AND m.parent_id IS NULL) - 1 AS answers,
        EXISTS (SELECT 1 FROM messages m WHERE m.org_id = v.org_id AND m.conversation_id = v.id
           AND m.kind = 'editor') AS official,
-       (SELECT count(*) FROM forum_votes fv WHERE fv.org_id = v.org_id AND fv.conversation_id = v.id) AS votes
-FROM conversations v
-WHERE v.org_id = $1 AND v.channel_id = $2 AND v.kind = 'forum' AND v.status = 'open' AND NOT v.spam
-ORDER BY v.last_message_at DESC, v.id DESC LIMIT $3
+       (SELECT count(*) FROM forum_votes fv WHERE fv.org_id = v.org_id AND fv.conversation_id = v.id) AS votes,
+       v.pinned_position IS NOT NULL AS pinned, {ANSWERED} AS answered
+FROM (({LISTED} AND pinned_position IS NOT NULL ORDER BY pinned_position, id LIMIT $3)
+      UNION ALL ({LISTED} AND pinned_position IS NULL ORDER BY last_message_at DESC, id DESC LIMIT $3)) v
+ORDER BY v.pinned_position NULLS LAST, v.last_message_at DESC, v.id DESC LIMIT $3
 """
 
 # A thread a visitor may open by its link: archived ones too, never hidden ones or spam.
 THREAD = """
 SELECT v.id, v.case_number, v.subject, v.topic, v.status, v.created_at,
-       (SELECT count(*) FROM forum_votes fv WHERE fv.org_id = v.org_id AND fv.conversation_id = v.id) AS votes
+       (SELECT count(*) FROM forum_votes fv WHERE fv.org_id = v.org_id AND fv.conversation_id = v.id) AS votes,
+       EXISTS (SELECT 1 FROM forum_revisions r WHERE r.org_id = v.org_id AND r.conversation_id = v.id) AS edited
 FROM conversations v
 WHERE v.org_id = $1 AND v.channel_id = $2 AND v.case_number = $3 AND v.kind = 'forum'
   AND v.status <> 'hidden' AND NOT v.spam AND v.merged_into_id IS NULL
@@ -70,7 +79,8 @@ WHERE v.org_id = $1 AND v.channel_id = $2 AND v.case_number = $3 AND v.kind = 'f
 # Its public messages: no notes, and nothing of what the visitor's request told us.
 POSTS = """
 SELECT m.id, m.kind, m.parent_id, m.body_text, m.created_at, m.language,
-       m.author_id IS NOT NULL AS official, coalesce(u.name, cu.name, '') AS author_name
+       m.author_id IS NOT NULL AS official, coalesce(u.name, cu.name, '') AS author_name,
+       m.accepted_at IS NOT NULL AS accepted
 FROM messages m
 LEFT JOIN users u ON u.id = m.author_id
 LEFT JOIN customers cu ON cu.org_id = m.org_id AND cu.id = m.customer_id
@@ -80,7 +90,12 @@ ORDER BY m.created_at, m.id
 
 
 async def threads(db: Database, forum: Forum, limit: int = 100) -> list:
-    return await db.read(forum.org_id, START_PAGE, forum.org_id, forum.channel_id, limit)
+    return await listed(db, forum.org_id, forum.channel_id, limit)
+
+
+async def listed(db: Database, org_id: int, channel_id: int, limit: int = 100) -> list:
+    """A forum's start page: its pinned threads in the editors' order, then the newest activity."""
+    return await db.read(org_id, START_PAGE, org_id, channel_id, limit)
 
 
 async def thread(db: Database, forum: Forum, case_number: int) -> dict:

@@ -126,8 +126,13 @@ async def run(args) -> None:
         finally:
             await db.close()
 
-    every = [ms for q in timings for ms in timings[q]]
     print(f"\n== search over {args.conversations:,} conversations: {len(mix)} queries × {args.rounds} rounds")
+    report(mix, timings, hits)
+
+
+def report(mix: list[tuple[str, str]], timings: dict[str, list[float]], hits: dict[str, int]) -> None:
+    """p50/p95/max over all queries and per category, and the slowest queries (also bench/forum_search.py)."""
+    every = [ms for q in timings for ms in timings[q]]
     print(f"all: p50 {pct(every, 50):.1f} ms, p95 {pct(every, 95):.1f} ms, max {max(every):.1f} ms, "
           f"mean {statistics.mean(every):.1f} ms")
     for category in dict.fromkeys(c for c, _ in mix):

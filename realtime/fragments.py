@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from app import accounts, blocking, canned, channels, conversations, history, notifications, queues, tags
+from app import (accounts, blocking, canned, channels, conversations, forum_editing, history, notifications, queues,
+                 tags)
 from app.errors import NotFound
 from app.mail import raw
 from app.db import Database
@@ -221,7 +222,7 @@ async def _case_page(r: Renderer, conversation_id: int, *, customer: bool = Fals
     except NotFound:
         return []
     names = ("conversation_head", "conversation_history", *(("customer_cases",) if customer else ()))
-    return [Piece(replace(r.partial(name, **case)), MEMBERS) for name in names]
+    return [*(Piece(replace(r.partial(name, **case)), MEMBERS) for name in names), *await _visitor_details(r, case)]
 
 
 def _and_case_page(fragment):
@@ -232,8 +233,10 @@ def _and_case_page(fragment):
 
 async def _spam_marked(r: Renderer, p: dict) -> list[Piece]:
     # unmarked: back in the dashboard's views, which place the row at its arrival position
+    # (a mail case has no forum tools: the case page's section goes)
     return [*await r.queue_row(p["conversation_id"]), await r.channel_strip(),
-            *await _case_page(r, p["conversation_id"])]
+            *await _case_page(r, p["conversation_id"]),
+            Piece(delete(f"conversation-{p['conversation_id']}-forum"), MEMBERS)]
 
 
 async def _split(r: Renderer, p: dict) -> list[Piece]:
@@ -282,6 +285,49 @@ FRAGMENTS["message.scored"] = _and_case_page(_conversation_changed)
 FRAGMENTS["message.sentiment_corrected"] = _and_case_page(_conversation_changed)
 
 
+# --- the forum's editor workflow (issue 8) ----------------------------------------------------------------
+
+
+async def _visitor_details(r: Renderer, case: dict) -> list[Piece]:
+    """What visitors' requests told us (e-mail, browser, page) fills the history's placeholders for editors
+    alone: the members' history carries none of it, so each editor gets these same bytes as their own piece."""
+    shown = [m for m in case["messages"] if m["visitor"]]
+    if not shown:
+        return []
+    html = "".join(replace(r.partial("forum_visitor", m=m)) for m in shown)
+    members = await accounts.members(r.db, r.org_id)
+    return [Piece(html, user(member["id"])) for member in members if member["role"] != "viewer"]
+
+
+async def _forum_tools(r: Renderer, conversation_id: int) -> list[Piece]:
+    tools = await forum_editing.tools(r.db, r.org_id, conversation_id)
+    return [Piece(replace(r.partial("forum_thread_tools", forum_tools=tools)), MEMBERS)]
+
+
+async def _forum_accepted(r: Renderer, p: dict) -> list[Piece]:
+    return await _case_page(r, p["conversation_id"])
+
+
+async def _forum_edited(r: Renderer, p: dict) -> list[Piece]:
+    # the headline shows on the dashboard's row and atop the case page; the text in its history
+    row = await conversations.find_row(r.db, r.org_id, p["conversation_id"])
+    pieces = await r.queue_row(p["conversation_id"], row)
+    if row is not None:
+        pieces.append(Piece(replace(r.partial("conversation_subject", row=row)), MEMBERS))
+    return [*pieces, *await _case_page(r, p["conversation_id"]), *await _forum_tools(r, p["conversation_id"])]
+
+
+async def _forum_pinned(r: Renderer, p: dict) -> list[Piece]:
+    return await _forum_tools(r, p["conversation_id"])
+
+
+FRAGMENTS.update({
+    "forum.accepted": _forum_accepted,
+    "forum.edited": _forum_edited,
+    "forum.pinned": _forum_pinned,
+})
+
+
 async def render_event(db: Database, event: dict, locale: str, time_zone: str) -> list[Piece]:
     """The out-of-band pieces that bring a page rendered before `event` up to date."""
     renderer = Renderer(db, event["org_id"], locale, time_zone)
@@ -294,8 +340,10 @@ async def render_event(db: Database, event: dict, locale: str, time_zone: str) -
 
 async def _moved(r: Renderer, p: dict) -> list[Piece]:
     # a thread moved to a mailbox: its queue row (channel and colour), each channel's open count, the case page
+    # (a mail case has no forum tools: the case page's section goes)
     return [*await r.queue_row(p["conversation_id"]), await r.channel_strip(),
-            *await _case_page(r, p["conversation_id"])]
+            *await _case_page(r, p["conversation_id"]),
+            Piece(delete(f"conversation-{p['conversation_id']}-forum"), MEMBERS)]
 
 
 async def _published(r: Renderer, p: dict) -> list[Piece]:

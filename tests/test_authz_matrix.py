@@ -114,6 +114,15 @@ MATRIX = [
     ("POST", "/messages/{html_message}/sentiment", EDITORS_OF_A, lambda: {"label": "neg"}),
     # the dashboard (issue 9): bulk actions; another organisation's ids are not found
     ("POST", "/bulk", EDITORS_OF_A, lambda: {"action": "close", "conversation_id": "{conversation}"}),
+    # the forum's editor workflow (issue 8): on a forum thread of A; archiving it comes last
+    ("POST", "/conversations/{answered_thread}/accept", EDITORS_OF_A, lambda: {"message_id": "{forum_answer}"}),
+    ("POST", "/conversations/{answered_thread}/comment", EDITORS_OF_A, lambda: {"parent_id": "{forum_answer}",
+                                                                              "body": "Bra svar!"}),
+    ("POST", "/conversations/{answered_thread}/edit", EDITORS_OF_A, lambda: {"subject": "Ny rubrik", "body": "Ny text"}),
+    ("POST", "/conversations/{answered_thread}/pin", EDITORS_OF_A, lambda: {"pinned": "1"}),
+    ("POST", "/conversations/{answered_thread}/pin-order", EDITORS_OF_A, lambda: {"direction": "up"}),
+    ("GET", "/forum-review", ADMINS_ONLY, None),
+    ("POST", "/forum-review/{answered_thread}/archive", ADMINS_OF_A, dict),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
@@ -127,6 +136,7 @@ PUBLIC |= {("GET", "/forum/{slug}"), ("GET", "/forum/{slug}/new"), ("POST", "/fo
 PUBLIC |= {("GET", "/forum/{slug}/embed"), ("POST", "/forum/{slug}/embed"), ("GET", "/visitor/confirm/{token}"),
            ("POST", "/visitor/confirm/{token}"), ("GET", "/visitor/unsubscribe/{token}"),
            ("POST", "/visitor/unsubscribe/{token}")}
+PUBLIC |= {("GET", "/forum/{slug}/similar")}  # the forum's search (issue 8): similar threads while typing a title
 
 
 def app_routes() -> set[tuple[str, str]]:
@@ -150,6 +160,7 @@ def app_routes() -> set[tuple[str, str]]:
 def test_every_route_is_in_the_matrix():
     ids_in_paths = "conversation|member|channel|raw_mail|attachment|canned|removable|invite|notification|html_message|block"
     ids_in_paths += "|forum_thread|forum_channel"  # forum moves (issue 8)
+    ids_in_paths += "|answered_thread"  # the forum's editor workflow (issue 8)
     listed = {(m, re.sub(rf"\{{({ids_in_paths})\}}", "{id}", p))
               for m, p, _, _ in MATRIX} | PUBLIC
     assert app_routes() == listed
@@ -206,6 +217,7 @@ async def test_each_visitor_gets_exactly_what_the_matrix_allows(db, server):
     ids["block"] = await blocking.block(db, admin.actor, "reklam.example")
     ids["failed_reply"] = await _a_failed_reply(db, admin.actor, conversation)  # the reply composer (issue 7)
     ids["forum_channel"], ids["forum_thread"] = await _a_forum_thread(db, admin.actor)  # forum moves (issue 8)
+    ids["answered_thread"], ids["forum_answer"] = await _an_answered_forum_thread(db, admin)  # forum editing
 
     clients = {}
     for name, person in zip(VISITORS, (None, viewer, editor, admin, other), strict=True):
@@ -255,3 +267,18 @@ async def _a_forum_thread(db, admin) -> tuple[int, int]:
     number = await forum.start_thread(db, found, topic="question", title="Fråga",
                                       post=forum.Post("Olle", unique_email(), "Hur gör jag?"))
     return forum_id, (await forum.thread(db, found, number))["thread"]["id"]
+
+
+async def _an_answered_forum_thread(db, admin) -> tuple[int, int]:
+    """A visitor's question in A's forum with an editor's answer: (conversation id, answer id)."""
+    from app import forum
+
+    channel = await make_channel(db, admin, kind="forum", name="Forum")
+    slug = (await db.read_one(admin.actor.org_id, "SELECT address FROM channels WHERE org_id = $1 AND id = $2",
+                              admin.actor.org_id, channel))["address"]
+    found = await forum.find(db, slug)
+    number = await forum.start_thread(db, found, topic="question", title="Fråga",
+                                      post=forum.Post("Olle", unique_email(), "Hur?"))
+    conversation_id = (await forum.thread(db, found, number))["thread"]["id"]
+    return conversation_id, await conversations.reply(db, admin.actor, conversation_id, "Så här.",
+                                                      seen_message_id=10**12)

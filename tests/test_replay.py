@@ -430,6 +430,52 @@ async def message_sentiment_corrected(t: Team) -> None:
             t.db, t.admin, message, label), "message.sentiment_corrected")
 
 
+# the forum's editor workflow (issue 8)
+async def _answered_forum_thread(t: Team) -> tuple[int, int]:
+    """A visitor's question with an editor's answer and a visitor's answer: (conversation id, editor's answer id)."""
+    from app import forum
+
+    channel = await make_channel(t.db, t.admin, kind="forum", name="Forum")
+    slug = (await t.db.read_one(t.org_id, "SELECT address FROM channels WHERE org_id = $1 AND id = $2",
+                                t.org_id, channel))["address"]
+    found = await forum.find(t.db, slug)
+    number = await forum.start_thread(t.db, found, topic="question", title="Kedjan hoppar av",
+                                      post=forum.Post("Karin", unique_email(), "Vad gör jag?"))
+    conversation_id = (await forum.thread(t.db, found, number))["thread"]["id"]
+    answer = await conversations.reply(t.db, t.admin, conversation_id, "Spänn kedjan.", seen_message_id=10**12)
+    await forum.add_post(t.db, found, number, post=forum.Post("Olle", unique_email(), "Byt kedja!"))
+    return conversation_id, answer
+
+
+async def forum_accepted(t: Team) -> None:
+    from app import forum_editing
+
+    conv, answer = await _answered_forum_thread(t)
+    other = (await conversations.get(t.db, t.org_id, conv))[1][-1]["id"]  # the visitor's answer
+    for chosen in (answer, other, None):  # accepted, changed, and none
+        await _check_case_page(t, f"/conversations/{conv}",
+                               lambda chosen=chosen: forum_editing.accept(t.db, t.admin, conv, chosen), "forum.accepted")
+
+
+async def forum_edited(t: Team) -> None:
+    from app import forum_editing
+
+    conv, _ = await _answered_forum_thread(t)
+    await t.check("/", lambda: forum_editing.edit(t.db, t.admin, conv, "Kedjan hoppar av i backar", "Vad gör jag?"),
+                  "forum.edited")
+    await _check_case_page(t, f"/conversations/{conv}", lambda: forum_editing.edit(
+        t.db, t.admin, conv, "Kedjan hoppar av i uppförsbackar", "Vad gör jag nu?"), "forum.edited")
+
+
+async def forum_pinned(t: Team) -> None:
+    from app import forum_editing
+
+    conv, _ = await _answered_forum_thread(t)
+    for pinned in (True, False):
+        await _check_case_page(t, f"/conversations/{conv}",
+                               lambda pinned=pinned: forum_editing.pin(t.db, t.admin, conv, pinned), "forum.pinned")
+
+
 SCENARIOS = {
     "channel.created": channel_created,
     "channel.updated": channel_updated,
@@ -468,6 +514,10 @@ SCENARIOS = {
     "conversation.published": conversation_published,  # forum moves (issue 8)
     "message.scored": message_scored,  # the customer barometer (issue 10)
     "message.sentiment_corrected": message_sentiment_corrected,  # the customer barometer (issue 10)
+    # the forum's editor workflow (issue 8)
+    "forum.accepted": forum_accepted,
+    "forum.edited": forum_edited,
+    "forum.pinned": forum_pinned,
 }
 
 

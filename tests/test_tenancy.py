@@ -136,6 +136,9 @@ async def _fill_every_tenant_table(db, settings, admin) -> None:
     from app import forum_moves, visitor_mail  # forum moves (issue 8): a follow, a move, a publication
 
     thread_id = (await forum.thread(db, found, idea))["thread"]["id"]
+    from app import forum_editing  # the forum's editor workflow (issue 8): an edited thread's revision (before it moves)
+
+    await forum_editing.edit(db, admin.actor, thread_id, "Idé!", "Hej!")
     await visitor_mail.follow(db, org_id, thread_id, email=unique_email("olle"), name="Olle", locale="sv")
     await forum_moves.move_to_mail(db, admin.actor, thread_id, mailbox_id=channel, note="Per mejl.", message="Hej!")
     await forum_moves.publish(db, admin.actor, thread_id, forum_id=found.channel_id, title="Idé", question="Hur?",

@@ -6,6 +6,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import accounts, blocking, canned, case_tools, conversations, followups, history, tags
+from app import forum_editing
 from app.errors import Invalid, NotFound
 from app.web import composer
 from app.web.base import actor_of, error_text, login_required, page, path_id, redirect
@@ -24,6 +25,9 @@ async def _page(request: Request, conversation_id: int, status: int = 200, **ext
                 seen=max((m["id"] for m in messages), default=0),
                 # the reply composer: the person's draft and the mailbox's signature (issue 7)
                 **(await composer.context(request, conversation_id, row["channel_id"]) if actor.can_edit else {}),
+                # the forum's editor workflow (issue 8): pinned, earlier versions
+                forum_tools=(await forum_editing.tools(db, actor.org_id, conversation_id)
+                             if row["kind"] == "forum" else None),
                 **extra)
 
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import forum, ratelimit
+from app import forum, forum_search, ratelimit
 from app.errors import Invalid, NotFound
 from app.i18n import N_
 from app.web import forum_moves, visitor  # forum moves, visitors' mail (issue 8)
@@ -70,8 +70,18 @@ async def _post(request: Request, again, write) -> Response:
 async def start_page(request: Request) -> Response:
     db = request.app.state.db
     found = await forum.find(db, request.path_params["slug"])
-    return page(request, "pages/forum.html", forum=found, threads=await forum.threads(db, found),
-                ref=_came_from(request))
+    q = request.query_params.get("q", "")[:200]  # a search of the forum's threads, shown in place of the list
+    return page(request, "pages/forum.html", forum=found, ref=_came_from(request), q=q,
+                results=await forum_search.search(db, found, q) if q.strip() else None,
+                threads=[] if q.strip() else await forum.threads(db, found))
+
+
+async def similar(request: Request) -> Response:
+    """Threads like the title being typed on the new-thread page (htmx, after a pause in typing)."""
+    db = request.app.state.db
+    found = await forum.find(db, request.path_params["slug"])
+    title = request.query_params.get("title", "")[:forum.MAX_TITLE]
+    return page(request, "partials/forum_similar.html", forum=found, similar=await forum_search.similar(db, found, title))
 
 
 async def new_thread_form(request: Request) -> Response:
@@ -96,17 +106,20 @@ async def new_thread(request: Request) -> Response:
 
 
 async def _thread_page(request: Request, found: forum.Forum, status: int = 200, **context) -> Response:
-    shown = await forum.thread(request.app.state.db, found, request.path_params["number"])
+    try:
+        shown = await forum.thread(request.app.state.db, found, request.path_params["number"])
+    except NotFound:
+        try:  # forum moves (issue 8): a thread moved to private mail shows the editor's note instead
+            return await forum_moves.moved_page(request, found)
+        except NotFound:  # hidden, spam or never there: one clear page, which tells nothing of which
+            return page(request, "pages/forum_unavailable.html", 404, forum=found)
     context.setdefault("typed", {"ref": _came_from(request)})
     return page(request, "pages/forum_thread.html", status, forum=found, **shown, **context)
 
 
 async def thread(request: Request) -> Response:
     found = await forum.find(request.app.state.db, request.path_params["slug"])
-    try:
-        return await _thread_page(request, found)
-    except NotFound:  # forum moves (issue 8): a thread moved to private mail shows the editor's note instead
-        return await forum_moves.moved_page(request, found)
+    return await _thread_page(request, found)
 
 
 async def answer(request: Request) -> Response:
@@ -158,4 +171,5 @@ routes = [
     Route("/forum/{slug}/{number:int}", thread, methods=["GET"]),
     Route("/forum/{slug}/{number:int}", answer, methods=["POST"]),
     Route("/forum/{slug}/{number:int}/vote", vote, methods=["POST"]),
+    Route("/forum/{slug}/similar", similar, methods=["GET"]),  # the forum's editor workflow and search (issue 8)
 ]
