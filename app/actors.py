@@ -41,6 +41,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "draft.write": frozenset({ADMIN, EDITOR}),
     "conversation.start": frozenset({ADMIN, EDITOR}),  # a new mail to a customer opens a case
     "message.resend": frozenset({ADMIN, EDITOR}),
+    # statistics (issue 10): every member reads them
+    "stats.read": frozenset({ADMIN, EDITOR, VIEWER}),
 }
 
 # the kinds of message each kind of actor may write

@@ -16,7 +16,7 @@ from app.config import Settings
 from app.db import Database, StartupError
 from app.templating import TEMPLATES_DIR
 from app.web import (account, admin, auth, canned, composer, conversation, dashboard, forum, health, live, mail,
-                     notifications, search)
+                     notifications, search, stats)
 from app.web.base import EXCEPTION_HANDLERS, http_error
 from app.web.middleware import RequestContext, SessionAndCsrf
 from realtime.hub import Hub
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *notifications.routes,
         *composer.routes,
         *forum.routes,  # the public forum (issue 8)
+        *stats.routes,  # statistics (issue 10)
         Mount("/admin", routes=admin.routes),
         Route("/healthz", health.healthz),
         WebSocketRoute("/ws", live.endpoint),

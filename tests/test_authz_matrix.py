@@ -99,6 +99,11 @@ MATRIX = [
                                                 "subject": "Hej", "body": "Hej!"}),
     ("POST", "/compose/uploads", EDITORS_ONLY, dict),
     ("POST", "/compose/draft", EDITORS_ONLY, lambda: {"body": "Ett nytt mejl"}),
+    # statistics (issue 10): every member reads their own organisation's figures and lists
+    ("GET", "/stats", MEMBERS_ONLY, None),
+    ("GET", "/stats.csv", MEMBERS_ONLY, None),
+    ("GET", "/stats/conversations", MEMBERS_ONLY, None),
+    ("GET", "/stats/conversations.csv", MEMBERS_ONLY, None),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.
