@@ -151,37 +151,49 @@ def _sums(column: str, n: int) -> str:
     return "ARRAY[" + ", ".join(f"sum(d.{column}[{i}])" for i in range(1, n + 1)) + "]::bigint[]"
 
 
-# One row per (group of days, channel kind): each histogram summed bucket by bucket with plain sum(),
-# which reads a period's few thousand rows in a few milliseconds.
-ROLLUP = f"""
-SELECT {{key}} AS key, ch.kind,
+# One row per (group of days, channel kind) with the counts and the histograms asked for, each summed bucket by
+# bucket with plain sum(): a period's few thousand rows are read once, without unnesting. What each use asks for
+# is all it pays for (each summed bucket costs on every row).
+def _by_period(histograms: tuple[str, ...]) -> str:
+    return f"""
+SELECT date_trunc($8, d.day)::date AS key, ch.kind,
        sum(d.incoming)::bigint AS incoming, sum(d.spam)::bigint AS spam, sum(d.no_reply)::bigint AS no_reply,
        sum(d.answered)::bigint AS answered, sum(d.in_target)::bigint AS in_target,
-       sum(d.resolved)::bigint AS resolved,
-       {_sums("hours", 24)} AS hours,
-       {_sums("first_response", len(BOUNDS))} AS first_response,
-       {_sums("first_response_open", len(BOUNDS))} AS first_response_open,
-       {_sums("resolution", len(BOUNDS))} AS resolution
+       sum(d.resolved)::bigint AS resolved
+       {"".join(f", {_sums(h, len(BOUNDS))} AS {h}" for h in histograms)}
 FROM stats_daily d JOIN channels ch ON ch.org_id = d.org_id AND ch.id = d.channel_id
 WHERE d.org_id = $1 AND d.tag_id = $2 AND d.group_id = $3 AND d.assignee_id = $4 AND d.day BETWEEN $5 AND $6
   AND ($7::bigint IS NULL OR d.channel_id = $7)
 GROUP BY 1, 2 ORDER BY 1, 2
 """
-BY_PERIOD = ROLLUP.format(key="date_trunc($8, d.day)::date")
-BY_WEEKDAY = ROLLUP.format(key="extract(isodow FROM d.day)::int")
 
-# Counts per tag and per tag group (whatever tag filter is chosen: each row is its own filter).
-BY_TAG = """
-SELECT d.tag_id, d.group_id, coalesce(t.name, g.name) AS name, tg.name AS tag_group, ch.kind,
-       sum(d.incoming)::bigint AS incoming
+
+HISTOGRAMS = ("first_response", "first_response_open", "resolution")
+BY_PERIOD = {"all": _by_period(HISTOGRAMS), "counts": _by_period(()), "first_response": _by_period(("first_response",))}
+# Busiest weekdays and hours: only the counts.
+BY_WEEKDAY = f"""
+SELECT extract(isodow FROM d.day)::int AS key, ch.kind, sum(d.incoming)::bigint AS incoming,
+       {_sums("hours", 24)} AS hours
 FROM stats_daily d JOIN channels ch ON ch.org_id = d.org_id AND ch.id = d.channel_id
-LEFT JOIN tags t ON t.org_id = d.org_id AND t.id = d.tag_id
+WHERE d.org_id = $1 AND d.tag_id = $2 AND d.group_id = $3 AND d.assignee_id = $4 AND d.day BETWEEN $5 AND $6
+  AND ($7::bigint IS NULL OR d.channel_id = $7)
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+# Counts per tag and per tag group (whatever tag filter is chosen: each row is its own filter); summed first,
+# named after, read from the partial index of tag rows alone.
+BY_TAG = """
+SELECT n.tag_id, n.group_id, coalesce(t.name, g.name) AS name, tg.name AS tag_group, ch.kind, n.incoming
+FROM (SELECT d.tag_id, d.group_id, d.channel_id, sum(d.incoming)::bigint AS incoming
+      FROM stats_daily d
+      WHERE d.org_id = $1 AND (d.tag_id <> 0 OR d.group_id <> 0) AND d.assignee_id = $2 AND d.day BETWEEN $3 AND $4
+        AND ($5::bigint IS NULL OR d.channel_id = $5)
+      GROUP BY 1, 2, 3) n
+JOIN channels ch ON ch.org_id = $1 AND ch.id = n.channel_id
+LEFT JOIN tags t ON t.org_id = $1 AND t.id = n.tag_id
 LEFT JOIN tag_groups tg ON tg.org_id = t.org_id AND tg.id = t.group_id
-LEFT JOIN tag_groups g ON g.org_id = d.org_id AND g.id = d.group_id
-WHERE d.org_id = $1 AND (d.tag_id <> 0 OR d.group_id <> 0) AND d.assignee_id = $2 AND d.day BETWEEN $3 AND $4
-  AND ($5::bigint IS NULL OR d.channel_id = $5)
-GROUP BY 1, 2, 3, 4, 5 HAVING sum(d.incoming) > 0
-ORDER BY d.group_id = 0, sum(d.incoming) DESC, 3
+LEFT JOIN tag_groups g ON g.org_id = $1 AND g.id = n.group_id
+ORDER BY n.group_id = 0, n.incoming DESC, 3
 """
 
 
@@ -201,11 +213,15 @@ class Figures:
     resolution: list[int] | None = None
 
     def add(self, row) -> None:
+        """Add a row's sums (of the columns it has)."""
         for name in ("incoming", "spam", "no_reply", "answered", "in_target", "resolved"):
-            setattr(self, name, getattr(self, name) + row[name])
+            if name in row:
+                setattr(self, name, getattr(self, name) + row[name])
         for name in ("hours", "first_response", "first_response_open", "resolution"):
             counts = getattr(self, name)
-            setattr(self, name, list(row[name]) if counts is None else [a + b for a, b in zip(counts, row[name], strict=True)])
+            if name in row:
+                setattr(self, name, list(row[name]) if counts is None
+                        else [a + b for a, b in zip(counts, row[name], strict=True)])
 
     @property
     def needing_reply(self) -> int:
@@ -255,30 +271,36 @@ def _dimension(filters: Filters, tag_group_of: dict[int, int | None]) -> tuple[i
     return 0, filters.group_id or 0
 
 
-async def report(db: Database, actor: AnyActor, filters: Filters) -> Report:
-    """The statistics screen's figures for these filters, from the roll-ups."""
+async def report(db: Database, actor: AnyActor, filters: Filters, *, periods: str | None = "all",
+                 weekdays: bool = True, tags: bool = True) -> Report:
+    """The statistics screen's figures for these filters, from the roll-ups: per period (with the histograms
+    of BY_PERIOD[periods]; None: not asked), per weekday and hour, per tag; a chart asks for its part alone."""
     require(actor, "stats.read")
     org_id = actor.org_id
+    by_period = by_weekday = by_tag = []
     async with db.transaction(org_id, readonly=True) as tx:
         tag_group_of = dict(await tx.fetch("SELECT id, group_id FROM tags WHERE org_id = $1", org_id))
         dimension = _dimension(filters, tag_group_of) or (-1, -1)  # no roll-up rows have -1: nothing
         common = (org_id, *dimension, filters.assignee_id or 0, filters.start, filters.end, filters.channel_id)
-        by_period = await tx.fetch(BY_PERIOD, *common, filters.grouping)
-        by_weekday = await tx.fetch(BY_WEEKDAY, *common)
-        tags = await tx.fetch(BY_TAG, org_id, filters.assignee_id or 0, filters.start, filters.end,
-                              filters.channel_id)
-    periods: dict[date, dict[str, Figures]] = {}
-    for start in _period_starts(filters):
-        periods[start] = {kind: Figures() for kind in KINDS}
+        if periods:
+            by_period = await tx.fetch(BY_PERIOD[periods], *common, filters.grouping)
+        if weekdays:
+            by_weekday = await tx.fetch(BY_WEEKDAY, *common)
+        if tags:
+            by_tag = await tx.fetch(BY_TAG, org_id, filters.assignee_id or 0, filters.start, filters.end,
+                                    filters.channel_id)
+    grouped: dict[date, dict[str, Figures]] = {start: {k: Figures() for k in KINDS} for start in _period_starts(filters)}
     totals = {kind: Figures() for kind in KINDS}
     for row in by_period:
         kind = "mail" if row["kind"] == "mailbox" else "forum"
-        periods.setdefault(row["key"], {k: Figures() for k in KINDS})[kind].add(row)
+        grouped.setdefault(row["key"], {k: Figures() for k in KINDS})[kind].add(row)
         totals[kind].add(row)
-    weekdays = {d: {kind: Figures() for kind in KINDS} for d in range(1, 8)}
+    by_day = {d: {kind: Figures() for kind in KINDS} for d in range(1, 8)}
     for row in by_weekday:
-        weekdays[row["key"]]["mail" if row["kind"] == "mailbox" else "forum"].add(row)
-    return Report(filters, sorted(periods.items()), totals, weekdays, tags)
+        by_day[row["key"]]["mail" if row["kind"] == "mailbox" else "forum"].add(row)
+    for kind in KINDS:  # the hours come with the weekdays
+        totals[kind].hours = [sum((by_day[d][kind].hours or [0] * 24)[h] for d in by_day) for h in range(24)]
+    return Report(filters, sorted(grouped.items()), totals, by_day, by_tag)
 
 
 def _period_starts(filters: Filters) -> list[date]:
@@ -341,8 +363,7 @@ SELECT v.id, v.case_number, v.kind, v.subject, v.created_at, v.first_response_at
        CASE WHEN cardinality(s.resolutions) = 0 THEN NULL
             WHEN v.kind = 'forum' THEN v.created_at + make_interval(secs => s.resolutions[1])
             ELSE (SELECT max(e.created_at) FROM events e
-                  WHERE e.org_id = v.org_id AND e.payload ? 'conversation_id'
-                    AND (e.payload->>'conversation_id') = v.id::text AND e.kind = 'conversation.status_changed'
+                  WHERE e.org_id = v.org_id AND e.conversation_id = v.id AND e.kind = 'conversation.status_changed'
                     AND e.payload->>'status' = 'closed') END AS resolved_at
 FROM conversations v
 JOIN stats_source s ON s.org_id = v.org_id AND s.conversation_id = v.id

@@ -102,6 +102,7 @@ MATRIX = [
     # statistics (issue 10): every member reads their own organisation's figures and lists
     ("GET", "/stats", MEMBERS_ONLY, None),
     ("GET", "/stats.csv", MEMBERS_ONLY, None),
+    ("GET", "/stats/chart", MEMBERS_ONLY, None),
     ("GET", "/stats/conversations", MEMBERS_ONLY, None),
     ("GET", "/stats/conversations.csv", MEMBERS_ONLY, None),
     ("POST", "/logout", BACK_TO_LOGIN, dict),

@@ -350,7 +350,12 @@ async def test_the_screen_the_lists_and_their_csv(db, client):
     query = {"preset": "custom", "from": "2026-03-01", "to": "2026-03-31", "grouping": "week"}
     page = await client.get("/stats", params=query)
     assert page.status_code == 200
-    assert "2026-W10" in page.text and "2026-W11" in page.text and "<svg" in page.text
+    assert "2026-W10" in page.text and "2026-W11" in page.text
+    for name in ("incoming", "first_response", "weekdays", "hours"):  # each chart loads on its own
+        svg = await client.get("/stats/chart", params={**query, "name": name})
+        assert svg.status_code == 200 and svg.text.startswith("<svg") and "<style" not in svg.text
+    bars = (await client.get("/stats/chart", params={**query, "name": "incoming"})).text
+    assert "period=2026-03-02&amp;kind=mail" in bars
     listed = await client.get("/stats/conversations", params={**query, "kind": "mail", "period": "2026-03-02"})
     assert listed.status_code == 200 and "Paketet" in listed.text and "Fakturan" not in listed.text
     exported = await client.get("/stats/conversations.csv", params={**query, "kind": "mail"})
