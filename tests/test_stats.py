@@ -386,3 +386,27 @@ async def test_a_period_that_ends_before_it_starts_is_shown_again_with_the_error
     assert response.status_code == 400
     assert 'value="2026-03-10"' in response.text and 'value="2026-03-01"' in response.text
     assert 'role="alert"' in response.text
+
+
+async def test_admin_sets_opening_hours_and_holidays_on_the_channel_page(db, client):
+    admin, _, mailbox, _ = await setup(db)
+    from app import channels
+    found = await channels.get_channel(db, admin.actor.org_id, mailbox)
+    token = await login(client, admin.email)
+    page = (await client.get(f"/admin/channels/{mailbox}")).text
+    assert 'name="opens_1" value="08:00"' in page and 'name="opens_6" value=""' in page
+    form = {"name": found["name"], "colour": found["colour"], "address": found["address"],
+            "response_target_minutes": "60", "auto_assign": "off", "signature": "",
+            **{f"opens_{d}": "09:00" for d in range(1, 6)}, **{f"closes_{d}": "16:30" for d in range(1, 6)},
+            "opens_6": "10:00", "closes_6": "14:00", "opens_7": "", "closes_7": "",
+            "holidays": "2026-12-24\n2026-12-25, 2026-12-24"}
+    saved = await client.post(f"/admin/channels/{mailbox}", data=form, headers={"x-csrf-token": token})
+    assert saved.status_code == 303
+    found = await channels.get_channel(db, admin.actor.org_id, mailbox)
+    assert found["opening_hours"] == [[540, 990]] * 5 + [[600, 840], None]
+    assert found["holidays"] == [date(2026, 12, 24), date(2026, 12, 25)]
+    refused = await client.post(f"/admin/channels/{mailbox}", data={**form, "closes_6": "", "holidays": "julafton"},
+                                headers={"x-csrf-token": token})
+    assert refused.status_code == 400 and 'role="alert"' in refused.text
+    assert 'name="opens_6" value="10:00"' in refused.text and "julafton" in refused.text  # what was typed stays
+    assert (await channels.get_channel(db, admin.actor.org_id, mailbox))["opening_hours"][5] == [600, 840]
