@@ -32,15 +32,16 @@ BOUNDS = (0, 60, 120, 180, 240, 300, 420, 600, 900, 1200, 1500, 1800, 2400, 3000
 PRESETS = ("this_week", "last_week", "last_30_days", "this_month", "last_month", "this_year", "custom")
 GROUPINGS = ("day", "week", "month")
 KINDS = ("mail", "forum")
-# What a list behind a number shows: a predicate on stats_source s.
+# What a list behind a number shows: a predicate on the conversation v (cheap, checked first) and one on its
+# contribution s as stats_source computes it from the base tables (checked only for rows that pass the first).
 MEASURES = {
-    "incoming": "NOT s.spam",
-    "answered": "NOT s.spam AND s.first_response IS NOT NULL",
-    "unanswered": "NOT s.spam AND s.first_response IS NULL AND NOT s.no_reply",
-    "in_target": "NOT s.spam AND s.in_target",
-    "resolved": "NOT s.spam AND cardinality(s.resolutions) > 0",
-    "no_reply": "NOT s.spam AND s.no_reply",
-    "spam": "s.spam",
+    "incoming": ("NOT v.spam", "true"),
+    "answered": ("NOT v.spam AND v.first_response_at IS NOT NULL", "true"),
+    "unanswered": ("NOT v.spam AND v.first_response_at IS NULL", "NOT s.no_reply"),
+    "in_target": ("NOT v.spam AND v.first_response_at IS NOT NULL", "s.in_target"),
+    "resolved": ("NOT v.spam", "cardinality(s.resolutions) > 0"),
+    "no_reply": ("NOT v.spam AND v.first_response_at IS NULL", "s.no_reply"),
+    "spam": ("v.spam", "true"),
 }
 MAX_DAYS = 3 * 366  # a longer period is refused: one screen, a few years at most
 
@@ -355,6 +356,9 @@ def table_rows(result: Report) -> list[tuple]:
 
 # --- the lists behind the numbers: base tables ------------------------------------------------------
 
+# The list reads the base tables: the period, channel, assignee, tags, weekday and hour straight from them, then
+# each remaining conversation's contribution through stats_source (OFFSET 0 keeps it a per-row lookup, so a
+# page stops after its rows instead of computing the whole period), in order of arrival.
 LIST = """
 SELECT v.id, v.case_number, v.kind, v.subject, v.created_at, v.first_response_at, v.sentiment,
        ch.name AS channel_name, a.name AS assignee_name,
@@ -366,19 +370,23 @@ SELECT v.id, v.case_number, v.kind, v.subject, v.created_at, v.first_response_at
                   WHERE e.org_id = v.org_id AND e.conversation_id = v.id AND e.kind = 'conversation.status_changed'
                     AND e.payload->>'status' = 'closed') END AS resolved_at
 FROM conversations v
-JOIN stats_source s ON s.org_id = v.org_id AND s.conversation_id = v.id
+CROSS JOIN LATERAL (SELECT * FROM stats_source s WHERE s.org_id = v.org_id AND s.conversation_id = v.id OFFSET 0) s
 JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
 LEFT JOIN users a ON a.id = v.assignee_id
 WHERE v.org_id = $1 AND v.created_at >= $2 AND v.created_at < $3
   AND (v.created_at, v.id) > ($4, $5)
   AND ($6::bigint IS NULL OR v.channel_id = $6)
-  AND ($7::bigint IS NULL OR $7 = ANY(s.tag_ids))
-  AND ($8::bigint IS NULL OR $8 = ANY(s.group_ids))
+  AND ($7::bigint IS NULL OR EXISTS (SELECT 1 FROM conversation_tags ct
+                                     WHERE ct.org_id = v.org_id AND ct.conversation_id = v.id AND ct.tag_id = $7))
+  AND ($8::bigint IS NULL OR EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id
+                                     AND t.id = ct.tag_id WHERE ct.org_id = v.org_id AND ct.conversation_id = v.id
+                                     AND t.group_id = $8))
   AND ($9::bigint IS NULL OR v.assignee_id IS NOT DISTINCT FROM nullif($9, -1))
   AND ($10::text IS NULL OR v.kind = $10)
-  AND ($11::int IS NULL OR extract(isodow FROM s.day) = $11)
-  AND ($12::int IS NULL OR s.hour = $12)
-  AND {measure}
+  AND ($11::int IS NULL OR extract(isodow FROM v.created_at AT TIME ZONE $14) = $11)
+  AND ($12::int IS NULL OR extract(hour FROM v.created_at AT TIME ZONE $14) = $12)
+  AND {base}
+  AND {computed}
 ORDER BY v.created_at, v.id
 LIMIT $13
 """
@@ -441,9 +449,10 @@ async def conversations(db: Database, actor: AnyActor, drill: Drill, after: str 
     since = datetime.combine(f.start, datetime.min.time(), zone)
     until = datetime.combine(f.end + timedelta(days=1), datetime.min.time(), zone)
     after_at, after_id = parse_cursor(after)
-    return await db.read(actor.org_id, LIST.format(measure=MEASURES[drill.measure]), actor.org_id, since, until,
+    base, computed = MEASURES[drill.measure]
+    return await db.read(actor.org_id, LIST.format(base=base, computed=computed), actor.org_id, since, until,
                          after_at, after_id, f.channel_id, f.tag_id, f.group_id, f.assignee_id, drill.kind,
-                         drill.weekday, drill.hour, limit)
+                         drill.weekday, drill.hour, limit, actor.time_zone)
 
 
 CSV_COLUMNS = ("case_number", "channel", "created", "first_response", "resolved", "assignee", "tags", "sentiment")
