@@ -54,6 +54,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     # the forum's editor workflow (issue 8): accept answers, comment, edit and pin threads; the weekly review
     "forum.edit": frozenset({ADMIN, EDITOR}),
     "forum.review": frozenset({ADMIN}),
+    # statistics (issue 10): every member reads them
+    "stats.read": frozenset({ADMIN, EDITOR, VIEWER}),
 }
 
 # the kinds of message each kind of actor may write

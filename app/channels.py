@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from datetime import date
 
 import asyncpg
 
@@ -23,7 +24,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 CHANNELS = """
 SELECT c.id, c.kind, c.name, c.colour, c.address, c.ingress_local_part, c.response_target_minutes, c.created_at,
-       c.auto_assign, c.signature, c.embed_origins,
+       c.auto_assign, c.signature, c.embed_origins, c.opening_hours, c.holidays,
        -- kept by the write path (migration 0021), not counted here
        coalesce((SELECT d.n FROM dashboard_counts d
                  WHERE d.org_id = c.org_id AND d.bucket = 'channel' AND d.key = c.id), 0) AS open_count
@@ -74,10 +75,13 @@ def _ingress_local_part(address: str) -> str:
 
 async def update_channel(db: Database, actor: AnyActor, channel_id: int, *, name: str, colour: str, address: str,
                          response_target_minutes: int | str, auto_assign: str | None = None,
-                         signature: str | None = None) -> None:
+                         signature: str | None = None, opening_hours: list | None = None,
+                         holidays: str | None = None) -> None:
     """Rename, recolour, readdress or retarget a channel; for a mailbox, set how new mail is assigned
-    and its signature (None: kept). Its kind stays."""
+    and its signature (None: kept); its opening hours and holidays (None: kept). Its kind stays."""
     require(actor, "channel.manage")
+    opening_hours = clean_opening_hours(opening_hours) if opening_hours is not None else None
+    holiday_dates = clean_holidays(holidays) if holidays is not None else None
     if auto_assign is not None and auto_assign not in AUTO_ASSIGN:
         raise Invalid(N_("Choose how new mail is assigned."), "auto_assign")
     try:
@@ -92,12 +96,16 @@ async def update_channel(db: Database, actor: AnyActor, channel_id: int, *, name
             signature = clean_signature(signature) if signature is not None else None
             changed = await tx.fetchval(
                 """UPDATE channels SET name = $3, colour = $4, address = $5, response_target_minutes = $6,
-                                       auto_assign = COALESCE($7, auto_assign), signature = COALESCE($8, signature)
+                                       auto_assign = COALESCE($7, auto_assign), signature = COALESCE($8, signature),
+                                       opening_hours = COALESCE($9, opening_hours), holidays = COALESCE($10, holidays)
                    WHERE org_id = $1 AND id = $2
-                     AND (name, colour, address, response_target_minutes, auto_assign, signature)
-                         IS DISTINCT FROM ($3, $4, $5, $6, COALESCE($7, auto_assign), COALESCE($8, signature))
+                     AND (name, colour, address, response_target_minutes, auto_assign, signature, opening_hours,
+                          holidays)
+                         IS DISTINCT FROM ($3, $4, $5, $6, COALESCE($7, auto_assign), COALESCE($8, signature),
+                                           COALESCE($9, opening_hours), COALESCE($10, holidays))
                    RETURNING 1""",
-                actor.org_id, channel_id, name, colour, address, target, auto_assign, signature,
+                actor.org_id, channel_id, name, colour, address, target, auto_assign, signature, opening_hours,
+                holiday_dates,
             )
             if changed:
                 await tx.emit("channel.updated", channel_id=channel_id, actor_id=actor.user_id)
@@ -135,3 +143,54 @@ def clean_signature(text: str | None) -> str:
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
         raise Invalid(N_("The signature holds characters that cannot be shown."), "signature")
     return text
+
+
+# --- opening hours and holidays (statistics, issue 10): the time within them is what response targets count ---
+
+WEEKDAYS = 7  # Monday first
+
+
+def _minutes(text: str, field: str) -> int:
+    match = re.fullmatch(r"([01]?\d|2[0-4])[:.]([0-5]\d)", text.strip())
+    if not match or int(match.group(1)) * 60 + int(match.group(2)) > 24 * 60:
+        raise Invalid(N_("Enter a time like 08:00."), field)
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def hours_from_form(form) -> list:
+    """Opening hours from the channel page's fields opens_1..opens_7 and closes_1..closes_7 (both empty: closed)."""
+    hours = []
+    for day in range(1, WEEKDAYS + 1):
+        opens, closes = (str(form.get(f"{edge}_{day}", "")).strip() for edge in ("opens", "closes"))
+        if not opens and not closes:
+            hours.append(None)
+        elif not opens or not closes:
+            raise Invalid(N_("Give both the opening and the closing time, or neither for a closed day."),
+                          f"opens_{day}")
+        else:
+            hours.append([_minutes(opens, f"opens_{day}"), _minutes(closes, f"closes_{day}")])
+    return hours
+
+
+def clean_opening_hours(hours: list) -> list:
+    """Seven days, Monday first, each closed (None) or [opens, closes] in minutes after midnight, opening first."""
+    if len(hours) != WEEKDAYS:
+        raise Invalid(N_("Give the opening hours of each weekday."), "opens_1")
+    for day, span in enumerate(hours, 1):
+        if span is not None and not (0 <= span[0] < span[1] <= 24 * 60):
+            raise Invalid(N_("A day closes after it opens."), f"closes_{day}")
+    return [None if span is None else [int(span[0]), int(span[1])] for span in hours]
+
+
+def clean_holidays(text: str) -> list:
+    """Holidays typed as dates (2026-12-24), separated by commas, spaces or lines; sorted, each once."""
+    found = set()
+    for word in re.split(r"[,;\s]+", text or ""):
+        if word:
+            try:
+                found.add(date.fromisoformat(word))
+            except ValueError:
+                raise Invalid(N_("Enter holidays as dates like 2026-12-24."), "holidays") from None
+    if len(found) > 400:
+        raise Invalid(N_("That is too many holidays: at most %(max)s."), "holidays", max=400)
+    return sorted(found)

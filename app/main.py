@@ -16,7 +16,7 @@ from app.config import Settings
 from app.db import Database, StartupError
 from app.templating import TEMPLATES_DIR
 from app.web import (account, admin, auth, barometer, canned, composer, conversation, dashboard, forum, forum_editing,
-                     forum_embed, forum_moves, health, live, mail, notifications, search, visitor)
+                     forum_embed, forum_moves, health, live, mail, notifications, search, stats, visitor)
 from app.web.base import EXCEPTION_HANDLERS, http_error
 from app.web.middleware import RequestContext, SessionAndCsrf
 from realtime.hub import Hub
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *visitor.routes,  # visitors' confirmation and unsubscribe links (issue 8)
         *barometer.routes,  # the customer barometer (issue 10)
         *forum_editing.routes,  # the forum's editor workflow (issue 8)
+        *stats.routes,  # statistics (issue 10)
         Mount("/admin", routes=admin.routes),
         Route("/healthz", health.healthz),
         WebSocketRoute("/ws", live.endpoint),

@@ -123,6 +123,12 @@ MATRIX = [
     ("POST", "/conversations/{answered_thread}/pin-order", EDITORS_OF_A, lambda: {"direction": "up"}),
     ("GET", "/forum-review", ADMINS_ONLY, None),
     ("POST", "/forum-review/{answered_thread}/archive", ADMINS_OF_A, dict),
+    # statistics (issue 10): every member reads their own organisation's figures and lists
+    ("GET", "/stats", MEMBERS_ONLY, None),
+    ("GET", "/stats.csv", MEMBERS_ONLY, None),
+    ("GET", "/stats/chart", MEMBERS_ONLY, None),
+    ("GET", "/stats/conversations", MEMBERS_ONLY, None),
+    ("GET", "/stats/conversations.csv", MEMBERS_ONLY, None),
     ("POST", "/logout", BACK_TO_LOGIN, dict),
 ]
 # Reached without a session by design; their own tests cover the token or password they check.

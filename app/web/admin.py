@@ -112,7 +112,7 @@ async def _channel_page(request: Request, status: int = 200, **extra) -> Respons
     ingress = (f"{channel['ingress_local_part']}@{request.app.state.settings.ingress_domain}"
                if channel["ingress_local_part"] else None)
     imap_settings = await imap.settings_of(db, actor.org_id, channel["id"]) if channel["kind"] == "mailbox" else None
-    context = {"form": channel, "imap_form": imap_settings, **extra}
+    context = {"form": channel, "imap_form": imap_settings, "hours_form": _hours_fields(channel), **extra}
     return page(request, "pages/admin_channel_edit.html", status, ch=channel, colours=channels.COLOURS,
                 ingress=ingress, imap=imap_settings, imap_error_message=imap.error_message,
                 imap_securities=imap.SECURITY, auto_assign=channels.AUTO_ASSIGN, **context)
@@ -129,11 +129,29 @@ async def edit_channel(request: Request) -> Response:
     if channel["kind"] == "mailbox":  # how new cases are assigned, and the signature below every reply
         values["auto_assign"] = str(form.get("auto_assign", "off"))
         values["signature"] = str(form.get("signature", ""))
+    # opening hours and holidays (statistics, issue 10)
+    hours_form = {k: str(form.get(k, "")) for k in _HOURS_FIELDS}
+    with_hours = any(k in form for k in _HOURS_FIELDS)  # a form without them keeps them
     try:
-        await channels.update_channel(db, actor, channel["id"], **values)
+        await channels.update_channel(db, actor, channel["id"], **values,
+                                      opening_hours=channels.hours_from_form(hours_form) if with_hours else None,
+                                      holidays=hours_form["holidays"] if with_hours else None)
     except Invalid as exc:
-        return await _channel_page(request, 400, form=values, error=error_text(request, exc))
+        return await _channel_page(request, 400, form=values, hours_form=hours_form, error=error_text(request, exc),
+                                   error_field=exc.field)
     return redirect("/admin/channels")
+
+
+_HOURS_FIELDS = (*(f"{edge}_{day}" for day in range(1, 8) for edge in ("opens", "closes")), "holidays")
+
+
+def _hours_fields(channel) -> dict:
+    """A channel's opening hours and holidays as the form's fields show them (08:00, 2026-12-24)."""
+    fields = {"holidays": "\n".join(d.isoformat() for d in channel["holidays"])}
+    for day, span in enumerate(channel["opening_hours"], 1):
+        for edge, minutes in zip(("opens", "closes"), span or (None, None), strict=True):
+            fields[f"{edge}_{day}"] = "" if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+    return fields
 
 
 IMAP_FIELDS = ("host", "port", "security", "username", "folder")

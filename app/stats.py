@@ -1,0 +1,509 @@
+"""Statistics: volumes and response times per period, from the per-day roll-ups of migration 0026.
+
+The roll-ups (`stats_daily`) are kept by triggers in every transaction that changes what they count,
+so the screen reads a few thousand rows whatever the volume. The lists behind each number read the
+base tables through the view `stats_source`, which is also what the roll-ups are computed from:
+one definition, so a number and its list always agree.
+
+Definitions (stated on the screen's help too): figures are about the conversations that came in during
+the period, by their day of arrival in the organisation's time zone; weeks are ISO weeks. First response:
+an editor's first reply (mail) or first official answer or comment (forum). Resolution: each close of a
+mail case (from arrival, or from its reopening), and the first official or accepted answer in a thread.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from app.actors import AnyActor, require
+from app.db import Database
+from app.errors import Invalid
+from app.i18n import N_
+
+# Lower bounds in seconds of the histogram buckets; the migration's stats_bounds() says the same.
+BOUNDS = (0, 60, 120, 180, 240, 300, 420, 600, 900, 1200, 1500, 1800, 2400, 3000, 3600, 4500, 5400, 6300,
+          7200, 9000, 10800, 12600, 14400, 18000, 21600, 25200, 28800, 36000, 43200, 50400, 57600, 72000,
+          86400, 108000, 129600, 151200, 172800, 216000, 259200, 345600, 432000, 518400, 604800, 864000,
+          1209600, 1814400, 2592000, 3888000, 5184000)
+
+PRESETS = ("this_week", "last_week", "last_30_days", "this_month", "last_month", "this_year", "custom")
+GROUPINGS = ("day", "week", "month")
+KINDS = ("mail", "forum")
+# What a list behind a number shows: a predicate on the conversation v (cheap, checked first) and one on its
+# contribution s as stats_source computes it from the base tables (checked only for rows that pass the first).
+MEASURES = {
+    "incoming": ("NOT v.spam", "true"),
+    "answered": ("NOT v.spam AND v.first_response_at IS NOT NULL", "true"),
+    "unanswered": ("NOT v.spam AND v.first_response_at IS NULL", "NOT s.no_reply"),
+    "in_target": ("NOT v.spam AND v.first_response_at IS NOT NULL", "s.in_target"),
+    "resolved": ("NOT v.spam", "cardinality(s.resolutions) > 0"),
+    "no_reply": ("NOT v.spam AND v.first_response_at IS NULL", "s.no_reply"),
+    "spam": ("v.spam", "true"),
+}
+MAX_DAYS = 3 * 366  # a longer period is refused: one screen, a few years at most
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the screen shows: a period (days in the organisation's time zone, end included) and filters."""
+
+    start: date
+    end: date
+    preset: str = "custom"
+    grouping: str = "week"
+    channel_id: int | None = None
+    group_id: int | None = None
+    tag_id: int | None = None
+    assignee_id: int | None = None  # -1: unassigned
+
+    def query(self, **narrow) -> dict:
+        """The filters as URL parameters (a period as from–to), with narrowing parameters for a list."""
+        params = {"preset": "custom", "from": self.start.isoformat(), "to": self.end.isoformat(),
+                  "grouping": self.grouping}
+        for name in ("channel_id", "group_id", "tag_id", "assignee_id"):
+            if getattr(self, name) is not None:
+                params[name] = str(getattr(self, name))
+        params.update({k: str(v) for k, v in narrow.items() if v is not None})
+        return params
+
+
+def preset_period(preset: str, today: date) -> tuple[date, date]:
+    """A preset's first and last day, for `today` in the organisation's time zone."""
+    monday = today - timedelta(days=today.weekday())
+    first_of_month = today.replace(day=1)
+    if preset == "this_week":
+        return monday, monday + timedelta(days=6)
+    if preset == "last_week":
+        return monday - timedelta(days=7), monday - timedelta(days=1)
+    if preset == "last_30_days":
+        return today - timedelta(days=29), today
+    if preset == "this_month":
+        return first_of_month, (first_of_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    if preset == "last_month":
+        end = first_of_month - timedelta(days=1)
+        return end.replace(day=1), end
+    if preset == "this_year":
+        return today.replace(month=1, day=1), today.replace(month=12, day=31)
+    raise Invalid(N_("Choose a period."), "preset")
+
+
+def _id(params, name: str, allow_unassigned: bool = False) -> int | None:
+    value = (params.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise Invalid(N_("Choose from the list."), name) from None
+    if not (0 < number < 2**63 or allow_unassigned and number == -1):
+        raise Invalid(N_("Choose from the list."), name)
+    return number
+
+
+def _day(params, name: str) -> date:
+    try:
+        return date.fromisoformat((params.get(name) or "").strip())
+    except ValueError:
+        raise Invalid(N_("Enter a date like 2026-03-31."), name) from None
+
+
+def parse_filters(params, today: date) -> Filters:
+    """The screen's filters from its query string; Invalid (with the field) for what cannot be used."""
+    preset = params.get("preset") or "last_30_days"
+    if preset not in PRESETS:
+        raise Invalid(N_("Choose a period."), "preset")
+    grouping = params.get("grouping") or "week"
+    if grouping not in GROUPINGS:
+        raise Invalid(N_("Choose day, week or month."), "grouping")
+    if preset == "custom":
+        start, end = _day(params, "from"), _day(params, "to")
+        if start > end:
+            raise Invalid(N_("The period starts after it ends: choose a start date before the end date."), "from")
+        if (end - start).days >= MAX_DAYS:
+            raise Invalid(N_("Choose a period of at most three years."), "from")
+    else:
+        start, end = preset_period(preset, today)
+    return Filters(start, end, preset, grouping, _id(params, "channel_id"), _id(params, "group_id"),
+                   _id(params, "tag_id"), _id(params, "assignee_id", allow_unassigned=True))
+
+
+def narrowed(filters: Filters, params) -> Filters:
+    """A list's filters narrowed to one period of the grouping (`period`, its first day) when given."""
+    if not params.get("period"):
+        return filters
+    first = _day(params, "period")
+    if filters.grouping == "day":
+        last = first
+    elif filters.grouping == "week":
+        first = first - timedelta(days=first.weekday())
+        last = first + timedelta(days=6)
+    else:
+        first = first.replace(day=1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return replace(filters, start=max(filters.start, first), end=min(filters.end, last))
+
+
+# --- the roll-ups ---------------------------------------------------------------------------------
+
+def _sums(column: str, n: int) -> str:
+    return "ARRAY[" + ", ".join(f"sum(d.{column}[{i}])" for i in range(1, n + 1)) + "]::bigint[]"
+
+
+# One row per (group of days, channel kind) with the counts and the histograms asked for, each summed bucket by
+# bucket with plain sum(): a period's few thousand rows are read once, without unnesting. What each use asks for
+# is all it pays for (each summed bucket costs on every row).
+def _by_period(histograms: tuple[str, ...]) -> str:
+    return f"""
+SELECT date_trunc($8, d.day)::date AS key, ch.kind,
+       sum(d.incoming)::bigint AS incoming, sum(d.spam)::bigint AS spam, sum(d.no_reply)::bigint AS no_reply,
+       sum(d.answered)::bigint AS answered, sum(d.in_target)::bigint AS in_target,
+       sum(d.resolved)::bigint AS resolved
+       {"".join(f", {_sums(h, len(BOUNDS))} AS {h}" for h in histograms)}
+FROM stats_daily d JOIN channels ch ON ch.org_id = d.org_id AND ch.id = d.channel_id
+WHERE d.org_id = $1 AND d.tag_id = $2 AND d.group_id = $3 AND d.assignee_id = $4 AND d.day BETWEEN $5 AND $6
+  AND ($7::bigint IS NULL OR d.channel_id = $7)
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+HISTOGRAMS = ("first_response", "first_response_open", "resolution")
+BY_PERIOD = {"all": _by_period(HISTOGRAMS), "counts": _by_period(()), "first_response": _by_period(("first_response",))}
+# Busiest weekdays and hours: only the counts.
+BY_WEEKDAY = f"""
+SELECT extract(isodow FROM d.day)::int AS key, ch.kind, sum(d.incoming)::bigint AS incoming,
+       {_sums("hours", 24)} AS hours
+FROM stats_daily d JOIN channels ch ON ch.org_id = d.org_id AND ch.id = d.channel_id
+WHERE d.org_id = $1 AND d.tag_id = $2 AND d.group_id = $3 AND d.assignee_id = $4 AND d.day BETWEEN $5 AND $6
+  AND ($7::bigint IS NULL OR d.channel_id = $7)
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+# Counts per tag and per tag group (whatever tag filter is chosen: each row is its own filter); summed first,
+# named after, read from the partial index of tag rows alone.
+BY_TAG = """
+SELECT n.tag_id, n.group_id, coalesce(t.name, g.name) AS name, tg.name AS tag_group, ch.kind, n.incoming
+FROM (SELECT d.tag_id, d.group_id, d.channel_id, sum(d.incoming)::bigint AS incoming
+      FROM stats_daily d
+      WHERE d.org_id = $1 AND (d.tag_id <> 0 OR d.group_id <> 0) AND d.assignee_id = $2 AND d.day BETWEEN $3 AND $4
+        AND ($5::bigint IS NULL OR d.channel_id = $5)
+      GROUP BY 1, 2, 3) n
+JOIN channels ch ON ch.org_id = $1 AND ch.id = n.channel_id
+LEFT JOIN tags t ON t.org_id = $1 AND t.id = n.tag_id
+LEFT JOIN tag_groups tg ON tg.org_id = t.org_id AND tg.id = t.group_id
+LEFT JOIN tag_groups g ON g.org_id = $1 AND g.id = n.group_id
+ORDER BY n.group_id = 0, n.incoming DESC, 3
+"""
+
+
+@dataclass
+class Figures:
+    """The sums of one group of rows (a period, a weekday, or the whole period) for one kind of channel."""
+
+    incoming: int = 0
+    spam: int = 0
+    no_reply: int = 0
+    answered: int = 0
+    in_target: int = 0
+    resolved: int = 0
+    hours: list[int] | None = None
+    first_response: list[int] | None = None
+    first_response_open: list[int] | None = None
+    resolution: list[int] | None = None
+
+    def add(self, row) -> None:
+        """Add a row's sums (of the columns it has)."""
+        for name in ("incoming", "spam", "no_reply", "answered", "in_target", "resolved"):
+            if name in row:
+                setattr(self, name, getattr(self, name) + row[name])
+        for name in ("hours", "first_response", "first_response_open", "resolution"):
+            counts = getattr(self, name)
+            if name in row:
+                setattr(self, name, list(row[name]) if counts is None
+                        else [a + b for a, b in zip(counts, row[name], strict=True)])
+
+    @property
+    def needing_reply(self) -> int:
+        return self.incoming - self.no_reply
+
+    @property
+    def target_share(self) -> float | None:
+        """Answered within the channel's target (within opening hours), of those that needed a reply."""
+        return self.in_target / self.needing_reply if self.needing_reply else None
+
+    def percentile(self, name: str, p: float) -> float | None:
+        return percentile(getattr(self, name) or [], p)
+
+
+def percentile(histogram: list[int], p: float) -> float | None:
+    """The p-th quantile (0–1) in seconds from bucket counts, interpolated within its bucket."""
+    total = sum(histogram)
+    if not total:
+        return None
+    rank = p * total
+    seen = 0
+    for i, n in enumerate(histogram):
+        if n and seen + n >= rank:
+            low = BOUNDS[i]
+            if i + 1 == len(BOUNDS):
+                return float(low)  # the open-ended last bucket: at least this
+            return low + (BOUNDS[i + 1] - low) * max(0.0, rank - seen) / n
+        seen += n
+    return float(BOUNDS[-1])
+
+
+@dataclass
+class Report:
+    filters: Filters
+    periods: list[tuple[date, dict[str, Figures]]]  # each group of days with its figures per kind
+    totals: dict[str, Figures]
+    weekdays: dict[int, dict[str, Figures]]  # ISO weekday (1 Monday) → figures per kind
+    tags: list  # rows of BY_TAG
+
+
+def _dimension(filters: Filters, tag_group_of: dict[int, int | None]) -> tuple[int, int] | None:
+    """The roll-ups' (tag_id, group_id) for the tag filters; None when a tag outside the chosen group is asked."""
+    if filters.tag_id is not None:
+        if filters.group_id is not None and tag_group_of.get(filters.tag_id) != filters.group_id:
+            return None
+        return filters.tag_id, 0
+    return 0, filters.group_id or 0
+
+
+async def report(db: Database, actor: AnyActor, filters: Filters, *, periods: str | None = "all",
+                 weekdays: bool = True, tags: bool = True) -> Report:
+    """The statistics screen's figures for these filters, from the roll-ups: per period (with the histograms
+    of BY_PERIOD[periods]; None: not asked), per weekday and hour, per tag; a chart asks for its part alone."""
+    require(actor, "stats.read")
+    org_id = actor.org_id
+    by_period = by_weekday = by_tag = []
+    async with db.transaction(org_id, readonly=True) as tx:
+        tag_group_of = dict(await tx.fetch("SELECT id, group_id FROM tags WHERE org_id = $1", org_id))
+        dimension = _dimension(filters, tag_group_of) or (-1, -1)  # no roll-up rows have -1: nothing
+        common = (org_id, *dimension, filters.assignee_id or 0, filters.start, filters.end, filters.channel_id)
+        if periods:
+            by_period = await tx.fetch(BY_PERIOD[periods], *common, filters.grouping)
+        if weekdays:
+            by_weekday = await tx.fetch(BY_WEEKDAY, *common)
+        if tags:
+            by_tag = await tx.fetch(BY_TAG, org_id, filters.assignee_id or 0, filters.start, filters.end,
+                                    filters.channel_id)
+    grouped: dict[date, dict[str, Figures]] = {start: {k: Figures() for k in KINDS} for start in _period_starts(filters)}
+    totals = {kind: Figures() for kind in KINDS}
+    for row in by_period:
+        kind = "mail" if row["kind"] == "mailbox" else "forum"
+        grouped.setdefault(row["key"], {k: Figures() for k in KINDS})[kind].add(row)
+        totals[kind].add(row)
+    by_day = {d: {kind: Figures() for kind in KINDS} for d in range(1, 8)}
+    for row in by_weekday:
+        by_day[row["key"]]["mail" if row["kind"] == "mailbox" else "forum"].add(row)
+    for kind in KINDS:  # the hours come with the weekdays
+        totals[kind].hours = [sum((by_day[d][kind].hours or [0] * 24)[h] for d in by_day) for h in range(24)]
+    return Report(filters, sorted(grouped.items()), totals, by_day, by_tag)
+
+
+def _period_starts(filters: Filters) -> list[date]:
+    """The first day of each group of days in the period (a week's Monday, a month's first), empty ones too."""
+    starts, day = [], filters.start
+    while day <= filters.end:
+        if filters.grouping == "day":
+            start = day
+        elif filters.grouping == "week":
+            start = day - timedelta(days=day.weekday())
+        else:
+            start = day.replace(day=1)
+        if not starts or starts[-1] != start:
+            starts.append(start)
+        day += timedelta(days=1)
+    return starts
+
+
+def period_label(start: date, grouping: str) -> str:
+    """2026-03-02, 2026-W10 (ISO week and its year) or 2026-03."""
+    if grouping == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    return start.strftime("%Y-%m") if grouping == "month" else start.isoformat()
+
+
+TABLE_COLUMNS = ("period", "channel_kind", "incoming", "answered", "first_response_median_min",
+                 "first_response_p90_min", "first_response_open_median_min", "first_response_open_p90_min",
+                 "within_target_share", "resolved", "resolution_median_min", "resolution_p90_min", "no_reply_needed",
+                 "spam")
+
+
+def table_rows(result: Report) -> list[tuple]:
+    """The screen's table, as rows for the CSV: one per period and kind of channel, minutes rounded to 0.1."""
+    def minutes(seconds: float | None):
+        return "" if seconds is None else round(seconds / 60, 1)
+
+    rows = []
+    for start, by_kind in result.periods:
+        for kind in KINDS:
+            f = by_kind[kind]
+            share = f.target_share
+            rows.append((period_label(start, result.filters.grouping), kind, f.incoming, f.answered,
+                         minutes(f.percentile("first_response", 0.5)), minutes(f.percentile("first_response", 0.9)),
+                         minutes(f.percentile("first_response_open", 0.5)),
+                         minutes(f.percentile("first_response_open", 0.9)),
+                         "" if share is None else round(share, 3), f.resolved,
+                         minutes(f.percentile("resolution", 0.5)), minutes(f.percentile("resolution", 0.9)),
+                         f.no_reply, f.spam))
+    return rows
+
+
+# --- the lists behind the numbers: base tables ------------------------------------------------------
+
+# The list reads the base tables: the period, channel, assignee, tags, weekday and hour straight from them, then
+# each remaining conversation's contribution through stats_source (OFFSET 0 keeps it a per-row lookup, so a
+# page stops after its rows instead of computing the whole period), in order of arrival.
+LIST = """
+SELECT v.id, v.case_number, v.kind, v.subject, v.created_at, v.first_response_at, v.sentiment,
+       ch.name AS channel_name, a.name AS assignee_name,
+       coalesce((SELECT array_agg(t.name ORDER BY lower(t.name)) FROM tags t
+                 WHERE t.org_id = v.org_id AND t.id = ANY(s.tag_ids)), '{{}}') AS tags,
+       CASE WHEN cardinality(s.resolutions) = 0 THEN NULL
+            WHEN v.kind = 'forum' THEN v.created_at + make_interval(secs => s.resolutions[1])
+            ELSE (SELECT max(e.created_at) FROM events e
+                  WHERE e.org_id = v.org_id AND e.conversation_id = v.id AND e.kind = 'conversation.status_changed'
+                    AND e.payload->>'status' = 'closed') END AS resolved_at
+FROM conversations v
+CROSS JOIN LATERAL (SELECT * FROM stats_source s WHERE s.org_id = v.org_id AND s.conversation_id = v.id OFFSET 0) s
+JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
+LEFT JOIN users a ON a.id = v.assignee_id
+WHERE v.org_id = $1 AND v.created_at >= $2 AND v.created_at < $3
+  AND (v.created_at, v.id) > ($4, $5)
+  AND ($6::bigint IS NULL OR v.channel_id = $6)
+  AND ($7::bigint IS NULL OR EXISTS (SELECT 1 FROM conversation_tags ct
+                                     WHERE ct.org_id = v.org_id AND ct.conversation_id = v.id AND ct.tag_id = $7))
+  AND ($8::bigint IS NULL OR EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id
+                                     AND t.id = ct.tag_id WHERE ct.org_id = v.org_id AND ct.conversation_id = v.id
+                                     AND t.group_id = $8))
+  AND ($9::bigint IS NULL OR v.assignee_id IS NOT DISTINCT FROM nullif($9, -1))
+  AND ($10::text IS NULL OR v.kind = $10)
+  AND ($11::int IS NULL OR extract(isodow FROM v.created_at AT TIME ZONE $14) = $11)
+  AND ($12::int IS NULL OR extract(hour FROM v.created_at AT TIME ZONE $14) = $12)
+  AND {base}
+  AND {computed}
+ORDER BY v.created_at, v.id
+LIMIT $13
+"""
+PAGE_SIZE = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Drill:
+    """Which conversations a list shows: the screen's filters, narrowed to one number or bar."""
+
+    filters: Filters
+    measure: str = "incoming"
+    kind: str | None = None
+    weekday: int | None = None  # ISO, 1 Monday
+    hour: int | None = None
+
+
+def parse_drill(params, today: date) -> Drill:
+    filters = narrowed(parse_filters(params, today), params)
+    measure = params.get("measure") or "incoming"
+    if measure not in MEASURES:
+        raise Invalid(N_("Choose from the list."), "measure")
+    kind = params.get("kind") or None
+    if kind not in (None, *KINDS):
+        raise Invalid(N_("Choose from the list."), "kind")
+    weekday, hour = _small(params, "weekday", 1, 7), _small(params, "hour", 0, 23)
+    return Drill(filters, measure, kind, weekday, hour)
+
+
+def _small(params, name: str, low: int, high: int) -> int | None:
+    value = (params.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise Invalid(N_("Choose from the list."), name)
+    return int(value)
+
+
+def parse_cursor(text: str | None) -> tuple[datetime, int]:
+    """A list page's position: after (created_at, id), as `microseconds-id`; the start when empty or bad."""
+    try:
+        micros, conversation_id = (text or "").split("-")
+        return EPOCH + timedelta(microseconds=int(micros)), int(conversation_id)
+    except ValueError:
+        return EPOCH, 0
+
+
+def cursor_of(row) -> str:
+    delta = row["created_at"] - EPOCH
+    return f"{(delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds}-{row['id']}"
+
+
+async def conversations(db: Database, actor: AnyActor, drill: Drill, after: str | None = None,
+                        limit: int = PAGE_SIZE) -> list:
+    """One page (in order of arrival) of exactly the conversations behind a number, read from the base tables."""
+    require(actor, "stats.read")
+    f = drill.filters
+    zone = ZoneInfo(actor.time_zone)
+    since = datetime.combine(f.start, datetime.min.time(), zone)
+    until = datetime.combine(f.end + timedelta(days=1), datetime.min.time(), zone)
+    after_at, after_id = parse_cursor(after)
+    base, computed = MEASURES[drill.measure]
+    return await db.read(actor.org_id, LIST.format(base=base, computed=computed), actor.org_id, since, until,
+                         after_at, after_id, f.channel_id, f.tag_id, f.group_id, f.assignee_id, drill.kind,
+                         drill.weekday, drill.hour, limit, actor.time_zone)
+
+
+CSV_COLUMNS = ("case_number", "channel", "created", "first_response", "resolved", "assignee", "tags", "sentiment")
+
+
+def _cell(value) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula (=, +, -, @)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_text(rows: list[tuple], header: tuple[str, ...] | None = None) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if header:
+        writer.writerow(header)
+    writer.writerows([[_cell(v) for v in row] for row in rows])
+    return out.getvalue()
+
+
+async def conversations_csv(db: Database, actor: AnyActor, drill: Drill, time_zone: str):
+    """The whole list as CSV, one row per conversation, produced page by page (an async iterator of text)."""
+    zone = ZoneInfo(time_zone)
+
+    def when(value: datetime | None) -> str:
+        return "" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    yield csv_text([], CSV_COLUMNS)
+    after = None
+    while rows := await conversations(db, actor, drill, after, limit=1000):
+        yield csv_text([(r["case_number"], r["channel_name"], when(r["created_at"]), when(r["first_response_at"]),
+                         when(r["resolved_at"]), r["assignee_name"] or "", "; ".join(r["tags"]), r["sentiment"] or "")
+                        for r in rows])
+        after = cursor_of(rows[-1])
+
+
+async def choices(db: Database, org_id: int) -> dict:
+    """What the filters offer: channels, tag groups, tags and assignees (current editors and admins)."""
+    async with db.transaction(org_id, readonly=True) as tx:
+        return {
+            "channels": await tx.fetch(
+                "SELECT id, name, kind FROM channels WHERE org_id = $1 ORDER BY kind, lower(name), id", org_id),
+            "groups": await tx.fetch(
+                "SELECT id, name FROM tag_groups WHERE org_id = $1 ORDER BY lower(name), id", org_id),
+            "tags": await tx.fetch("SELECT id, name, group_id FROM tags WHERE org_id = $1 ORDER BY lower(name), id",
+                                   org_id),
+            "assignees": await tx.fetch(
+                """SELECT u.id, u.name FROM memberships m JOIN users u ON u.id = m.user_id
+                   WHERE m.org_id = $1 AND m.role <> 'viewer' ORDER BY lower(u.name), u.id""", org_id),
+        }
+
+
+def today_in(time_zone: str) -> date:
+    return datetime.now(ZoneInfo(time_zone)).date()
