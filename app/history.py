@@ -14,7 +14,7 @@ TIMELINE_KINDS = (*FROM_OTHER_FEATURES, "conversation.spam_marked", "conversatio
 TIMELINE_KINDS += ("conversation.moved", "conversation.published")  # forum moves (issue 8)
 FOLLOW_UP_PREFIX = "conversation.follow_up"
 
-# Read through events_conversation_idx (migration 0015): one case's events, not the organisation's log.
+# Read through events_conversation_idx (migration 0027): one case's events, not the organisation's log.
 EVENTS = """
 SELECT e.seq, e.kind, e.payload, e.created_at, actor.name AS actor_name, assignee.name AS assignee_name,
        t.name AS tag_name, other.id AS other_id, other.case_number AS other_number, other.split_reason
@@ -25,7 +25,7 @@ LEFT JOIN tags t ON e.kind IN ('conversation.tagged', 'conversation.untagged')
      AND t.org_id = e.org_id AND t.id = (e.payload->>'tag_id')::bigint
 LEFT JOIN conversations other ON e.kind IN ('conversation.split', 'conversation.merged') AND other.org_id = e.org_id
      AND other.id = COALESCE(e.payload->>'new_conversation_id', e.payload->>'merged_id')::bigint
-WHERE e.org_id = $1 AND e.payload ? 'conversation_id' AND (e.payload->>'conversation_id') = $2
+WHERE e.org_id = $1 AND e.conversation_id = $2
   AND (e.kind = ANY($3::text[]) OR e.kind LIKE $4 || '%')
 ORDER BY e.seq
 """
@@ -45,7 +45,7 @@ async def case(db: Database, org_id: int, conversation_id: int) -> dict:
         if row is None:
             raise NotFound()
         messages = await tx.fetch(conversations.MESSAGES, org_id, conversation_id)
-        events = await tx.fetch(EVENTS, org_id, str(conversation_id), list(TIMELINE_KINDS), FOLLOW_UP_PREFIX)
+        events = await tx.fetch(EVENTS, org_id, conversation_id, list(TIMELINE_KINDS), FOLLOW_UP_PREFIX)
         others = (await tx.fetch(CUSTOMER_CASES, org_id, row["customer_id"], conversation_id, 20)
                   if row["customer_id"] else [])
         # the forum (issue 8): visitors' "me too" votes on an idea or problem

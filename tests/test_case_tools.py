@@ -402,7 +402,7 @@ async def test_the_timeline_reads_one_case_through_its_index(db, settings):
         await conn.close()
     async with db.transaction(org_id, readonly=True) as tx:
         plan = "\n".join(r[0] for r in await tx.fetch(
-            "EXPLAIN " + history.EVENTS, org_id, "17", list(history.TIMELINE_KINDS), history.FOLLOW_UP_PREFIX))
+            "EXPLAIN " + history.EVENTS, org_id, 17, list(history.TIMELINE_KINDS), history.FOLLOW_UP_PREFIX))
     assert "events_conversation_idx" in plan, plan
 
 

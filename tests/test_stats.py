@@ -410,3 +410,24 @@ async def test_admin_sets_opening_hours_and_holidays_on_the_channel_page(db, cli
     assert refused.status_code == 400 and 'role="alert"' in refused.text
     assert 'name="opens_6" value="10:00"' in refused.text and "julafton" in refused.text  # what was typed stays
     assert (await channels.get_channel(db, admin.actor.org_id, mailbox))["opening_hours"][5] == [600, 840]
+
+
+async def test_a_thread_moved_to_mail_counts_once_in_the_forum_it_began_in(db):
+    from app import forum as public_forum, forum_moves
+    from tests.factories import unique_email
+
+    admin, editor, mailbox, forum = await setup(db)
+    now = datetime.now(STOCKHOLM)
+    slug = (await db.read_one(admin.actor.org_id, "SELECT address FROM channels WHERE org_id = $1 AND id = $2",
+                              admin.actor.org_id, forum))["address"]
+    found = await public_forum.find(db, slug)
+    number = await public_forum.start_thread(db, found, topic="question", title="Fel belopp",
+                                             post=public_forum.Post("Olle", unique_email(), "Beloppet stämmer inte."))
+    thread = (await public_forum.thread(db, found, number))["thread"]["id"]
+    period = custom(now.date() - timedelta(days=1), now.date())
+    before = await stats.report(db, admin.actor, period)
+    await forum_moves.move_to_mail(db, editor.actor, thread, mailbox_id=mailbox, note="Per mejl.", message="Hej!")
+    after = await stats.report(db, admin.actor, period)
+    assert (before.totals["forum"].incoming, before.totals["mail"].incoming) == (1, 0)
+    assert (after.totals["forum"].incoming, after.totals["mail"].incoming) == (1, 0)
+    assert await drill_ids(db, admin.actor, period) == [thread]
