@@ -9,6 +9,7 @@ from app import logs
 from app.config import Settings
 from app.main import create_app
 from app.web.middleware import proxy_networks
+from realtime.wire import LiveProtocol
 
 
 def uvicorn_config(app, settings: Settings, **overrides) -> uvicorn.Config:
@@ -28,6 +29,8 @@ def uvicorn_config(app, settings: Settings, **overrides) -> uvicorn.Config:
         # Browsers offer permessage-deflate; accepting it doubles CPU and adds ~200 KB per socket for
         # pieces of a few KB (../shared/peer-bench/README.md), so /ws sends them uncompressed.
         "ws_per_message_deflate": False,
+        # uvicorn's websockets-sansio protocol, plus frames built once and written straight to each socket
+        "ws": LiveProtocol,
     }
     return uvicorn.Config(app, **{**options, **overrides})
 

@@ -238,7 +238,7 @@ async def test_a_slow_consumer_is_closed_while_others_keep_receiving(db, live, o
     org_id = people["admin"].actor.org_id
     channel = await make_channel(db, people["admin"])
     hub = app.state.hub
-    hub.queue_frames = 4
+    hub.buffer_bytes = 4096
     try:
         # a client that completes the handshake and then never reads, with a tiny receive window
         host, port = base.removeprefix("http://").split(":")
@@ -266,7 +266,7 @@ async def test_a_slow_consumer_is_closed_while_others_keep_receiving(db, live, o
             received = await events_until(healthy, latest)
             assert len({f["seq"] for f in received}) == len(received) and received[-1]["seq"] == latest
     finally:
-        hub.queue_frames = 1000
+        hub.buffer_bytes = 2 * 1024 * 1024
         slow.close()
 
 
