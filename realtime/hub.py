@@ -38,6 +38,7 @@ TOO_SLOW = 4008  # the send queue overflowed: reconnect and replay from the last
 MAX_MESSAGE = 4096  # a client's messages are small JSON objects
 # Membership changes that may take pieces away from a socket: its person must authenticate again.
 REAUTH_KINDS = {"member.role_changed", "member.removed"}
+AHEAD = 8  # while one event is sent, the renders of this many after it are under way
 
 
 def frame(kind: str, **fields) -> Frame:
@@ -108,6 +109,23 @@ class Room:
     bell: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task | None = None
     presence_changed: set[int] = field(default_factory=set)  # conversations whose people to send
+
+
+class _OneTransaction(Database):
+    """The database as one render sees it: its read-only reads in the organisation share one transaction,
+    so a render costs a round trip to PostgreSQL per query, not three (BEGIN, query, COMMIT)."""
+
+    def __init__(self, db: Database, tx):
+        super().__init__(db.pool, db.redis)
+        self.tx = tx
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, org_id, *, user_id=None, readonly=False):
+        if readonly and user_id is None and org_id == self.tx.org_id:
+            yield self.tx
+        else:
+            async with super().transaction(org_id, user_id=user_id, readonly=readonly) as tx:
+                yield tx
 
 
 class Rendered:
@@ -284,14 +302,21 @@ class Hub:
 
     async def _catch_up(self, room: Room) -> None:
         """Deliver every committed event after the room's last one, in order (call with room.lock held)."""
-        while events := await events_after(self.db, room.org_id, room.last, limit=self.replay_window):
-            for event in events:
+        while True:
+            events = await events_after(self.db, room.org_id, room.last, limit=self.replay_window)
+            locales = {c.locale: c.actor.time_zone for c in room.clients}
+            for i, event in enumerate(events):
+                for later in events[i + 1:i + AHEAD]:  # a backlog renders side by side, and is sent in order
+                    for locale, time_zone in locales.items():
+                        self._render_soon(later, locale, time_zone)
                 await self._send(event, [c for c in room.clients if c.cursor < event["seq"]])
                 room.last = event["seq"]
                 if event["kind"] in REAUTH_KINDS:
                     for c in room.clients:
                         if c.actor.user_id == event["payload"]["user_id"]:
                             c.close(SESSION_CHANGED)
+            if len(events) < self.replay_window:  # all read; what commits meanwhile rings the bell again
+                return
 
     async def _replay(self, client: Client, since: int, upto: int | None = None) -> None:
         """The events after `since` (up to `upto`) for one socket; past the replay window, tell it to reload."""
@@ -308,16 +333,18 @@ class Hub:
 
     async def _send(self, event: dict, clients: list[Client]) -> None:
         """Write the event's frame to each socket: the same bytes to every socket of one audience."""
-        seq, by_locale = event["seq"], {}
+        seq = event["seq"]
+        # every locale's render at once: they wait on PostgreSQL side by side, not one after the other
+        locales = {c.locale: c.actor.time_zone for c in clients}
+        renders = [asyncio.shield(self._render_soon(event, locale, zone)) for locale, zone in locales.items()]
+        by_locale = dict(zip(locales, await asyncio.gather(*renders), strict=True))  # shielded: a socket that
+        # goes away mid-replay leaves the render to the others
         for c in clients:
-            rendered = by_locale.get(c.locale)
-            if rendered is None:
-                rendered = by_locale[c.locale] = await self._rendered(event, c.locale, c.actor.time_zone)
-            c.push(rendered.frame_for(c))
+            c.push(by_locale[c.locale].frame_for(c))
             if c.cursor < seq:
                 c.cursor = seq
 
-    async def _rendered(self, event: dict, locale: str, time_zone: str) -> Rendered:
+    def _render_soon(self, event: dict, locale: str, time_zone: str) -> asyncio.Future:
         """The event rendered in a locale, once per process while it is recent: a render already under way
         is awaited, not repeated (a page's rows are read at render time, after the event committed, and
         every later change brings its own event, so a kept render never leaves a page behind)."""
@@ -330,7 +357,7 @@ class Hub:
                 self.renders.popitem(last=False)
         else:
             self.renders.move_to_end(key)
-        return await asyncio.shield(future)  # a socket that goes away mid-replay leaves the render to the others
+        return future
 
     def _forget_failed(self, key: tuple, future: asyncio.Future) -> None:
         if future.cancelled() or future.result().pieces is None:  # the next one tries again
@@ -338,7 +365,8 @@ class Hub:
 
     async def _render(self, event: dict, locale: str, time_zone: str) -> Rendered:
         try:
-            return Rendered(event["seq"], await render_event(self.db, event, locale, time_zone))
+            async with self.db.transaction(event["org_id"], readonly=True) as tx:
+                return Rendered(event["seq"], await render_event(_OneTransaction(self.db, tx), event, locale, time_zone))
         except Exception:  # noqa: BLE001 - never a silent gap: the page reloads instead
             log.exception("realtime: rendering failed", extra={"kind": event["kind"], "seq": event["seq"]})
             return Rendered(event["seq"], None)
