@@ -313,7 +313,7 @@ def web_main(a) -> None:
 
 class Web:
     def __init__(self, env: dict, port: int, cores: str, work: Path, deflate: bool = False, cache: bool = True):
-        self.port, self.url = port, f"http://127.0.0.1:{port}"
+        self.port, self.url, self.rss_max = port, f"http://127.0.0.1:{port}", 0
         self.log = work / f"web-{port}.log"
         self.proc = subprocess.Popen(
             ["taskset", "-c", cores, sys.executable, "-m", "bench.fanout", "--web", *(["--deflate"] if deflate else []),
@@ -475,7 +475,7 @@ class Bench:
                     "connected": connected["connected"], "connect_failed": connected["failed"],
                     "connect_s": connected["connect_s"], "events_per_s": rate, "frame_bytes": size,
                     "published": len(commits), **result, "server_cpu_pct": sum(cpu), "server_cpu_pct_each": cpu,
-                    "server_rss_mb_max": round(sum(sampler_max(w) for w in webs) / 2**20, 1)}
+                    "server_rss_mb_max": round(sum(w.rss_max for w in webs) / 2**20, 1)}
         finally:
             for web in webs:
                 web.stop()
@@ -483,7 +483,7 @@ class Bench:
     async def sample_rss(self, webs: list[Web]) -> None:
         while True:
             for w in webs:
-                w.rss_max = max(getattr(w, "rss_max", 0), w.rss())
+                w.rss_max = max(w.rss_max, w.rss())
             await asyncio.sleep(0.5)
 
     # --- the peers' side: peer-bench's own servers and load generator -----------------------------------
@@ -605,10 +605,6 @@ class Bench:
         print(f"\n## browser: commit to the queue row changing in Chromium, {row['changes']} changes: "
               f"p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, max {row['max_ms']} ms", flush=True)
         self.results["browser"] = row
-
-
-def sampler_max(web: Web) -> int:
-    return getattr(web, "rss_max", 0) or web.rss()
 
 
 COLUMNS = ("peer", "sockets", "events_per_s", "frame_bytes", "delivered", "expected", "lost", "dups", "p50_ms",

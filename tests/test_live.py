@@ -28,10 +28,10 @@ from tests.factories import csrf_from, login, make_channel, make_conversation, m
 WAIT = 15  # seconds: generous, never an assertion about speed
 
 
-async def start_web(settings):
+async def start_web(settings, **overrides):
     """A web process of our own (the app under uvicorn, as the `server` fixture runs it): (app, stop)."""
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning", **overrides))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -351,3 +351,51 @@ async def test_two_web_processes_share_events_and_presence(db, live, server, org
         latest = await last_seq(db, org_id)
         for ws in (here, there):
             assert "Båda ser" in "".join(f["html"] for f in await events_until(ws, latest))
+
+
+async def test_a_reconnect_storm_renders_each_event_once(db, live, org):
+    """Sockets replaying the same range at once (as after a restart) share one render per event and locale."""
+    base, app = live
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    channel = await make_channel(db, people["admin"])
+    page_seq = await last_seq(db, org_id)
+    for n in range(3):
+        await make_conversation(db, org_id, channel, subject=f"Under omstarten {n}")
+    latest = await last_seq(db, org_id)
+    hub, rendered = app.state.hub, []
+    render = hub._render
+
+    def counted(event, locale, time_zone):  # the real render, noted
+        rendered.append((event["seq"], locale))
+        return render(event, locale, time_zone)
+
+    hub._render = counted
+    try:
+        sockets = [open_socket(base, cookies[who], since=page_seq) for who in ("admin", "editor", "viewer") * 3]
+        opened = await asyncio.gather(*(s.__aenter__() for s in sockets))
+        for ws in opened:
+            frames = await events_until(ws, latest)
+            assert [f["seq"] for f in frames] == list(range(page_seq + 1, latest + 1))
+        for s in sockets:
+            await s.__aexit__(None, None, None)
+    finally:
+        hub._render = render
+    assert sorted(rendered) == [(seq, "sv") for seq in range(page_seq + 1, latest + 1)]
+
+
+async def test_under_a_plain_asgi_server_the_hub_sends_through_asgi(db, settings, org):
+    """Without realtime/wire.py's protocol (uvicorn's own), frames go through ASGI's send: the same frames."""
+    plain = dataclasses.replace(settings, web_port=free_port(), live_heartbeat_seconds=0.3)
+    _, stop = await start_web(plain, ws="websockets-sansio")
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    try:
+        async with open_socket(plain.base_url, cookies["editor"]) as ws:
+            await next_frame(ws, ("hello",))
+            await make_conversation(db, org_id, await make_channel(db, people["admin"]), subject="Via ASGI")
+            latest = await last_seq(db, org_id)
+            assert "Via ASGI" in "".join(f["html"] for f in await events_until(ws, latest))
+            assert (await next_frame(ws, ("heartbeat",)))["seq"] == latest
+    finally:
+        await stop()
