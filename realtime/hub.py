@@ -78,7 +78,7 @@ class Client:
     limit: int  # past this many bytes not taken, the socket is too slow
     cursor: int = 0
     closing: int | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+    reader: asyncio.Task | None = None  # the task reading this socket's messages, while it does
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     presence: dict | None = None  # {user_id, name, conversation_id, state} while on a conversation
 
@@ -96,7 +96,8 @@ class Client:
     def close(self, code: int) -> None:
         if self.closing is None:
             self.closing = code
-            self.done.set()
+            if self.reader is not None and self.reader is not asyncio.current_task():
+                self.reader.cancel()  # it stops reading, and the socket is closed with `code`
 
 
 @dataclass(eq=False)
@@ -186,13 +187,17 @@ class Hub:
         writer = asyncio.create_task(sink.run()) if sink else None  # replay streams out as it is read
         try:
             room = await self._join(client, since)
-            reader = asyncio.create_task(self._read(websocket, client))
-            closed = asyncio.create_task(client.done.wait())
+            # read in this task (not one more per socket) until the socket closes or the hub closes it
+            client.reader = asyncio.current_task()
             try:
-                await asyncio.wait([t for t in (writer, reader, closed) if t], return_when=asyncio.FIRST_COMPLETED)
+                if client.closing is None:  # not already closed while it joined (too slow during its replay)
+                    await self._read(websocket, client)
+            except asyncio.CancelledError:
+                if client.closing is None:
+                    raise  # the server is stopping
+                asyncio.current_task().uncancel()
             finally:
-                for task in (reader, closed):
-                    task.cancel()
+                client.reader = None
                 await self._absent(client)
                 await self._leave(room, client)
         finally:
@@ -255,7 +260,8 @@ class Hub:
             if since is not None:
                 await self._replay(client, since)  # the long part, without holding up the room
             async with room.lock:
-                await self._replay(client, client.cursor)  # whatever committed meanwhile
+                if client.cursor < room.last:  # what the pump delivered meanwhile; after room.last it sends itself
+                    await self._replay(client, client.cursor, upto=room.last)
                 room.clients.add(client)
                 client.push(frame("hello", seq=client.cursor, heartbeat=self.heartbeat_seconds))
                 # who is where now; later changes come through the pump, which waits for this lock
