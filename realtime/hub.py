@@ -153,7 +153,7 @@ class Rendered:
 
 class Hub:
     def __init__(self, db: Database, redis_url: str, *, heartbeat_seconds: float = 15.0,
-                 replay_window: int = 500, buffer_bytes: int = 2 * 1024 * 1024, cached_renders: int = 4096):
+                 replay_window: int = 500, buffer_bytes: int = 2 * 1024 * 1024, cached_renders: int = 1024):
         self.db = db
         self.heartbeat_seconds, self.replay_window, self.buffer_bytes = heartbeat_seconds, replay_window, buffer_bytes
         self.cached_renders = cached_renders

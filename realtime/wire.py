@@ -20,21 +20,25 @@ EXTENSION = "samsyn.write_frame"  # the key in scope["extensions"]
 
 
 class Frame:
-    """One text message, encoded and framed once (unmasked, as a server sends it)."""
+    """One text message, encoded and framed once (unmasked, as a server sends it); one copy of the bytes."""
 
-    __slots__ = ("text", "data", "wire")
+    __slots__ = ("wire", "data")
 
     def __init__(self, text: str):
-        self.text = text
-        self.data = text.encode()
-        n = len(self.data)
+        data = text.encode()
+        n = len(data)
         if n < 126:
             head = bytes((0x81, n))
         elif n < 65536:
             head = struct.pack("!BBH", 0x81, 126, n)
         else:
             head = struct.pack("!BBQ", 0x81, 127, n)
-        self.wire = head + self.data
+        self.wire = head + data
+        self.data = memoryview(self.wire)[len(head):]  # the payload, without a copy
+
+    @property
+    def text(self) -> str:
+        return str(self.data, "utf-8")
 
 
 class _Inbox:

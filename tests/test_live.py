@@ -399,3 +399,21 @@ async def test_under_a_plain_asgi_server_the_hub_sends_through_asgi(db, settings
             assert (await next_frame(ws, ("heartbeat",)))["seq"] == latest
     finally:
         await stop()
+
+
+async def test_with_permessage_deflate_on_frames_are_compressed_per_socket_and_arrive(db, settings, org):
+    """Off in app/serve.py (docs/realtime.md); turned on, a socket that negotiated it still gets every frame."""
+    own = dataclasses.replace(settings, web_port=free_port(), live_heartbeat_seconds=0.3)
+    _, stop = await start_web(own, ws_per_message_deflate=True)
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    try:
+        async with connect(ws_url(own.base_url), origin=own.base_url, open_timeout=WAIT, compression="deflate",
+                           additional_headers={"Cookie": f"{SESSION_COOKIE}={cookies['editor']}"}) as ws:
+            assert ws.protocol.extensions, "permessage-deflate was negotiated"
+            await next_frame(ws, ("hello",))
+            await make_conversation(db, org_id, await make_channel(db, people["admin"]), subject="Komprimerat")
+            latest = await last_seq(db, org_id)
+            assert "Komprimerat" in "".join(f["html"] for f in await events_until(ws, latest))
+    finally:
+        await stop()
