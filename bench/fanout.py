@@ -294,7 +294,7 @@ def web_main(a) -> None:
     from app import logs
     from app.config import Settings
     from app.main import create_app
-    from app.serve import uvicorn_config
+    from app import serve
 
     if a.no_render_cache:  # for the comparison in the storm scenario only
         from realtime.hub import Hub
@@ -302,16 +302,15 @@ def web_main(a) -> None:
     settings = Settings.from_env()
     logs.configure()
     raise_fd_limit(20000)
-    server = uvicorn.Server(uvicorn_config(create_app(settings), settings, ws_per_message_deflate=a.deflate,
-                                           log_level="warning"))
+    config = serve.uvicorn_config(create_app(settings), settings, ws_per_message_deflate=a.deflate, log_level="warning")
     if os.environ.get("FANOUT_PROFILE"):  # a profile of the web process, for looking into it
         import cProfile
-        profile = cProfile.Profile()
+        server, profile = uvicorn.Server(config), cProfile.Profile()
         signal.signal(signal.SIGTERM, lambda *_: (profile.dump_stats(os.environ["FANOUT_PROFILE"]), os._exit(0)))
         server.capture_signals = contextlib.nullcontext
         profile.runcall(server.run)
     else:
-        server.run()
+        serve.run(config)
 
 
 class Web:
