@@ -1,8 +1,8 @@
 """Fan-out: N logged-in dashboard sockets of one organisation, events through the real write path, and the
 peers of ../shared/peer-bench at the same socket count and rate in the same run.
 
-    .venv/bin/python -m bench.fanout                       # everything, full size (about 8 minutes)
-    .venv/bin/python -m bench.fanout --quick               # every scenario small (about 2 minutes)
+    .venv/bin/python -m bench.fanout                       # everything, full size (under 5 minutes)
+    .venv/bin/python -m bench.fanout --quick               # every scenario small (about 3 minutes)
     .venv/bin/python -m bench.fanout --scenarios one --sockets 300 --duration 5 --peers naive_starlette
 
 Starts its own PostgreSQL and Redis (as the tests do), one organisation with 20 members (one admin, four
