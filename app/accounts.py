@@ -162,6 +162,15 @@ async def load_session(db: Database, token: str) -> Session | None:
     return Session(actor, s["csrf_token"], orgs, unread, seq)
 
 
+async def live_sessions(db: Database, tokens: set[str]) -> dict[str, tuple[int, str]]:
+    """(organisation, role) of each token whose session is still live; ended ones are missing (one query)."""
+    by_hash = {_token_hash(t): t for t in tokens}
+    async with db.transaction(None, readonly=True) as tx:
+        rows = await tx.fetch("SELECT h, s.org_id, s.role FROM unnest($1::bytea[]) AS h, LATERAL session_lookup(h) s",
+                              list(by_hash))
+    return {by_hash[r["h"]]: (r["org_id"], r["role"]) for r in rows}
+
+
 async def end_session(db: Database, token: str) -> None:
     async with db.transaction(None) as tx:
         await tx.execute("SELECT session_end($1)", _token_hash(token))

@@ -3,9 +3,11 @@
 Each organisation with sockets here has a room. The bus rings the room's bell; the room's pump
 reads the events after the last one it delivered from PostgreSQL (so order and completeness
 never depend on Redis), renders each once per locale with realtime/fragments.py, and puts the
-same frame on the send queue of every socket allowed to see it. A socket's queue is bounded:
-a socket that stops reading is closed (TOO_SLOW) and, on return, replays from its last seq.
-Protocol: docs/realtime.md.
+same frame bytes to every socket allowed to see it (realtime/wire.py: built once, written straight to
+each socket's transport). What a socket has not yet taken is bounded: a socket that stops reading is
+closed (TOO_SLOW) and, on return, replays from its last seq. What is rendered is kept for a while, so a
+reconnect storm (hundreds of sockets replaying the same range after a restart) renders each (event,
+locale) once and builds each frame once per audience. Protocol: docs/realtime.md.
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ import contextlib
 import json
 import logging
 import uuid
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -25,6 +29,7 @@ from app.i18n import pick_locale
 from realtime.bus import Bus
 from realtime.fragments import ADMINS, MEMBERS, render_event, user
 from realtime.presence import STATES, Presence
+from realtime.wire import EXTENSION, Frame
 
 log = logging.getLogger(__name__)
 
@@ -33,42 +38,66 @@ TOO_SLOW = 4008  # the send queue overflowed: reconnect and replay from the last
 MAX_MESSAGE = 4096  # a client's messages are small JSON objects
 # Membership changes that may take pieces away from a socket: its person must authenticate again.
 REAUTH_KINDS = {"member.role_changed", "member.removed"}
+AHEAD = 8  # while one event is sent, the renders of this many after it are under way
 
 
-def frame(kind: str, **fields) -> str:
-    return json.dumps({"type": kind, **fields}, separators=(",", ":"), ensure_ascii=False)
+def frame(kind: str, **fields) -> Frame:
+    return Frame(json.dumps({"type": kind, **fields}, separators=(",", ":"), ensure_ascii=False))
+
+
+class QueuedSink:
+    """Under a server without realtime/wire.py's fast path: a queue and a writer task, ASGI's send per frame."""
+
+    def __init__(self, websocket: WebSocket):
+        self.websocket, self.queue, self.waiting, self.wake = websocket, deque(), 0, asyncio.Event()
+
+    def __call__(self, f: Frame) -> int:
+        self.queue.append(f)
+        self.waiting += len(f.data)
+        self.wake.set()
+        return self.waiting
+
+    async def run(self) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                while self.queue:
+                    f = self.queue.popleft()
+                    await self.websocket.send_text(f.text)
+                    self.waiting -= len(f.data)
 
 
 @dataclass(eq=False)
 class Client:
-    """One socket: who it is, its bounded send queue, and the last seq queued for it."""
+    """One socket: who it is, how frames reach it, and the last seq sent to it."""
 
     actor: Actor
     token: str
-    queue: asyncio.Queue
+    write: Callable[[Frame], int]  # writes a frame, returns the bytes the socket has not taken yet (-1: closing)
+    limit: int  # past this many bytes not taken, the socket is too slow
     cursor: int = 0
     closing: int | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+    reader: asyncio.Task | None = None  # the task reading this socket's messages, while it does
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     presence: dict | None = None  # {user_id, name, conversation_id, state} while on a conversation
 
-    @property
-    def locale(self) -> str:
-        return pick_locale(self.actor.locale)
+    def __post_init__(self):
+        self.locale = pick_locale(self.actor.locale)
+        self.own = user(self.actor.user_id)  # the audience of this person's own pieces
 
-    def push(self, text: str) -> None:
+    def push(self, f: Frame) -> None:
         if self.closing is not None:
             return
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if self.write(f) > self.limit:
             log.info("socket too slow, closed", extra={"user_id": self.actor.user_id})
             self.close(TOO_SLOW)
 
     def close(self, code: int) -> None:
         if self.closing is None:
             self.closing = code
-            self.done.set()
+            if self.reader is not None and self.reader is not asyncio.current_task():
+                self.reader.cancel()  # it stops reading, and the socket is closed with `code`
 
 
 @dataclass(eq=False)
@@ -83,11 +112,53 @@ class Room:
     presence_changed: set[int] = field(default_factory=set)  # conversations whose people to send
 
 
+class _OneTransaction(Database):
+    """The database as one render sees it: its read-only reads in the organisation share one transaction,
+    so a render costs a round trip to PostgreSQL per query, not three (BEGIN, query, COMMIT)."""
+
+    def __init__(self, db: Database, tx):
+        super().__init__(db.pool, db.redis)
+        self.tx = tx
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, org_id, *, user_id=None, readonly=False):
+        if readonly and user_id is None and org_id == self.tx.org_id:
+            yield self.tx
+        else:
+            async with super().transaction(org_id, user_id=user_id, readonly=readonly) as tx:
+                yield tx
+
+
+class Rendered:
+    """One event's pieces in one locale, and the frame for each audience, each built once."""
+
+    __slots__ = ("seq", "pieces", "personal", "frames")
+
+    def __init__(self, seq: int, pieces: list | None):
+        self.seq, self.pieces, self.frames = seq, pieces, {}
+        self.personal = {p.audience for p in pieces or () if p.audience not in (MEMBERS, ADMINS)}
+
+    def frame_for(self, c: Client) -> Frame:
+        key = (c.actor.is_admin, c.own if c.own in self.personal else None)
+        f = self.frames.get(key)
+        if f is None:
+            if self.pieces is None:  # rendering failed: never a silent gap, the page reloads instead
+                f = frame("reload", seq=self.seq)
+            else:
+                allowed = {MEMBERS, key[1], *((ADMINS,) if key[0] else ())}
+                f = frame("event", seq=self.seq, html="".join(p.html for p in self.pieces if p.audience in allowed))
+            self.frames[key] = f
+        return f
+
+
 class Hub:
     def __init__(self, db: Database, redis_url: str, *, heartbeat_seconds: float = 15.0,
-                 replay_window: int = 500, queue_frames: int = 1000):
+                 replay_window: int = 500, buffer_bytes: int = 2 * 1024 * 1024, cached_renders: int = 1024):
         self.db = db
-        self.heartbeat_seconds, self.replay_window, self.queue_frames = heartbeat_seconds, replay_window, queue_frames
+        self.heartbeat_seconds, self.replay_window, self.buffer_bytes = heartbeat_seconds, replay_window, buffer_bytes
+        self.cached_renders = cached_renders
+        # (org_id, seq, locale, time zone) -> the render, shared by the live path and every replay
+        self.renders: OrderedDict[tuple, asyncio.Future] = OrderedDict()
         self.rooms: dict[int, Room] = {}
         self.rooms_lock = asyncio.Lock()
         self.bus = Bus(redis_url, self._ring, self._ring_all)
@@ -110,30 +181,32 @@ class Hub:
 
     async def serve(self, websocket: WebSocket, actor: Actor, token: str, since: int | None) -> None:
         """Run an accepted socket until it closes: replay after `since`, then live events and heartbeats."""
-        client = Client(actor, token, asyncio.Queue(self.queue_frames))
-        writer = asyncio.create_task(self._write(websocket, client))  # replay streams out as it is read
+        write = websocket.scope.get("extensions", {}).get(EXTENSION)  # realtime/wire.py
+        sink = None if write else QueuedSink(websocket)
+        client = Client(actor, token, write or sink, self.buffer_bytes)
+        writer = asyncio.create_task(sink.run()) if sink else None  # replay streams out as it is read
         try:
             room = await self._join(client, since)
-            reader = asyncio.create_task(self._read(websocket, client))
-            closed = asyncio.create_task(client.done.wait())
+            # read in this task (not one more per socket) until the socket closes or the hub closes it
+            client.reader = asyncio.current_task()
             try:
-                await asyncio.wait([writer, reader, closed], return_when=asyncio.FIRST_COMPLETED)
+                if client.closing is None:  # not already closed while it joined (too slow during its replay)
+                    await self._read(websocket, client)
+            except asyncio.CancelledError:
+                if client.closing is None:
+                    raise  # the server is stopping
+                asyncio.current_task().uncancel()
             finally:
-                for task in (reader, closed):
-                    task.cancel()
+                client.reader = None
                 await self._absent(client)
                 await self._leave(room, client)
         finally:
-            writer.cancel()
+            if writer:
+                writer.cancel()
         if client.closing is not None:
             # a socket that stopped reading may never take the close frame: don't wait on it for long
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(websocket.close(client.closing), 2)
-
-    async def _write(self, websocket: WebSocket, client: Client) -> None:
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            while True:
-                await websocket.send_text(await client.queue.get())
 
     async def _read(self, websocket: WebSocket, client: Client) -> None:
         try:
@@ -187,7 +260,8 @@ class Hub:
             if since is not None:
                 await self._replay(client, since)  # the long part, without holding up the room
             async with room.lock:
-                await self._replay(client, client.cursor)  # whatever committed meanwhile
+                if client.cursor < room.last:  # what the pump delivered meanwhile; after room.last it sends itself
+                    await self._replay(client, client.cursor, upto=room.last)
                 room.clients.add(client)
                 client.push(frame("hello", seq=client.cursor, heartbeat=self.heartbeat_seconds))
                 # who is where now; later changes come through the pump, which waits for this lock
@@ -234,14 +308,21 @@ class Hub:
 
     async def _catch_up(self, room: Room) -> None:
         """Deliver every committed event after the room's last one, in order (call with room.lock held)."""
-        while events := await events_after(self.db, room.org_id, room.last, limit=self.replay_window):
-            for event in events:
+        while True:
+            events = await events_after(self.db, room.org_id, room.last, limit=self.replay_window)
+            locales = {c.locale: c.actor.time_zone for c in room.clients}
+            for i, event in enumerate(events):
+                for later in events[i + 1:i + AHEAD]:  # a backlog renders side by side, and is sent in order
+                    for locale, time_zone in locales.items():
+                        self._render_soon(later, locale, time_zone)
                 await self._send(event, [c for c in room.clients if c.cursor < event["seq"]])
                 room.last = event["seq"]
                 if event["kind"] in REAUTH_KINDS:
                     for c in room.clients:
                         if c.actor.user_id == event["payload"]["user_id"]:
                             c.close(SESSION_CHANGED)
+            if len(events) < self.replay_window:  # all read; what commits meanwhile rings the bell again
+                return
 
     async def _replay(self, client: Client, since: int, upto: int | None = None) -> None:
         """The events after `since` (up to `upto`) for one socket; past the replay window, tell it to reload."""
@@ -257,31 +338,44 @@ class Hub:
             await self._send(event, [client])
 
     async def _send(self, event: dict, clients: list[Client]) -> None:
-        """Render the event once per locale and queue the same frame for every socket of one audience."""
-        pieces_by_locale: dict[str, list | None] = {}
-        frames: dict[tuple, str] = {}
+        """Write the event's frame to each socket: the same bytes to every socket of one audience."""
+        seq = event["seq"]
+        # every locale's render at once: they wait on PostgreSQL side by side, not one after the other
+        locales = {c.locale: c.actor.time_zone for c in clients}
+        renders = [asyncio.shield(self._render_soon(event, locale, zone)) for locale, zone in locales.items()]
+        by_locale = dict(zip(locales, await asyncio.gather(*renders), strict=True))  # shielded: a socket that
+        # goes away mid-replay leaves the render to the others
         for c in clients:
-            if c.locale not in pieces_by_locale:
-                try:
-                    pieces_by_locale[c.locale] = await render_event(self.db, event, c.locale, c.actor.time_zone)
-                except Exception:  # noqa: BLE001 - never a silent gap: the page reloads instead
-                    log.exception("realtime: rendering failed", extra={"kind": event["kind"], "seq": event["seq"]})
-                    pieces_by_locale[c.locale] = None
-            pieces = pieces_by_locale[c.locale]
-            own = user(c.actor.user_id)
-            if pieces is None:
-                key: tuple = ("reload",)
-            else:
-                key = (c.locale, c.actor.is_admin, own if any(p.audience == own for p in pieces) else None)
-            if key not in frames:
-                if pieces is None:
-                    frames[key] = frame("reload", seq=event["seq"])
-                else:
-                    allowed = {MEMBERS, own, *((ADMINS,) if c.actor.is_admin else ())}
-                    html = "".join(p.html for p in pieces if p.audience in allowed)
-                    frames[key] = frame("event", seq=event["seq"], html=html)
-            c.push(frames[key])
-            c.cursor = max(c.cursor, event["seq"])
+            c.push(by_locale[c.locale].frame_for(c))
+            if c.cursor < seq:
+                c.cursor = seq
+
+    def _render_soon(self, event: dict, locale: str, time_zone: str) -> asyncio.Future:
+        """The event rendered in a locale, once per process while it is recent: a render already under way
+        is awaited, not repeated (a page's rows are read at render time, after the event committed, and
+        every later change brings its own event, so a kept render never leaves a page behind)."""
+        key = (event["org_id"], event["seq"], locale, time_zone)
+        future = self.renders.get(key)
+        if future is None:
+            future = self.renders[key] = asyncio.ensure_future(self._render(event, locale, time_zone))
+            future.add_done_callback(lambda f: self._forget_failed(key, f))
+            while len(self.renders) > self.cached_renders:
+                self.renders.popitem(last=False)
+        else:
+            self.renders.move_to_end(key)
+        return future
+
+    def _forget_failed(self, key: tuple, future: asyncio.Future) -> None:
+        if future.cancelled() or future.result().pieces is None:  # the next one tries again
+            self.renders.pop(key, None)
+
+    async def _render(self, event: dict, locale: str, time_zone: str) -> Rendered:
+        try:
+            async with self.db.transaction(event["org_id"], readonly=True) as tx:
+                return Rendered(event["seq"], await render_event(_OneTransaction(self.db, tx), event, locale, time_zone))
+        except Exception:  # noqa: BLE001 - never a silent gap: the page reloads instead
+            log.exception("realtime: rendering failed", extra={"kind": event["kind"], "seq": event["seq"]})
+            return Rendered(event["seq"], None)
 
     # --- presence ------------------------------------------------------------------------------------
 
@@ -353,9 +447,10 @@ class Hub:
                 await self.presence.ring(room.org_id, conversation_id)
         except Exception as exc:  # noqa: BLE001 - Redis away: presence is liveness only
             log.warning("presence not refreshed", extra={"error": repr(exc)})
-        for c in list(room.clients):
-            session = await accounts.load_session(self.db, c.token)
-            if session is None or (session.actor.org_id, session.actor.role) != (c.actor.org_id, c.actor.role):
+        clients = list(room.clients)
+        live = await accounts.live_sessions(self.db, {c.token for c in clients})  # one query for all sockets
+        for c in clients:
+            if live.get(c.token) != (c.actor.org_id, c.actor.role):
                 c.close(SESSION_CHANGED)
             else:
                 c.push(beat)

@@ -28,10 +28,10 @@ from tests.factories import csrf_from, login, make_channel, make_conversation, m
 WAIT = 15  # seconds: generous, never an assertion about speed
 
 
-async def start_web(settings):
+async def start_web(settings, **overrides):
     """A web process of our own (the app under uvicorn, as the `server` fixture runs it): (app, stop)."""
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning", **overrides))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -238,7 +238,7 @@ async def test_a_slow_consumer_is_closed_while_others_keep_receiving(db, live, o
     org_id = people["admin"].actor.org_id
     channel = await make_channel(db, people["admin"])
     hub = app.state.hub
-    hub.queue_frames = 4
+    hub.buffer_bytes = 64 * 1024  # beyond what the kernel holds; the healthy client reads in bursts
     try:
         # a client that completes the handshake and then never reads, with a tiny receive window
         host, port = base.removeprefix("http://").split(":")
@@ -266,7 +266,7 @@ async def test_a_slow_consumer_is_closed_while_others_keep_receiving(db, live, o
             received = await events_until(healthy, latest)
             assert len({f["seq"] for f in received}) == len(received) and received[-1]["seq"] == latest
     finally:
-        hub.queue_frames = 1000
+        hub.buffer_bytes = 2 * 1024 * 1024
         slow.close()
 
 
@@ -351,3 +351,69 @@ async def test_two_web_processes_share_events_and_presence(db, live, server, org
         latest = await last_seq(db, org_id)
         for ws in (here, there):
             assert "Båda ser" in "".join(f["html"] for f in await events_until(ws, latest))
+
+
+async def test_a_reconnect_storm_renders_each_event_once(db, live, org):
+    """Sockets replaying the same range at once (as after a restart) share one render per event and locale."""
+    base, app = live
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    channel = await make_channel(db, people["admin"])
+    page_seq = await last_seq(db, org_id)
+    for n in range(3):
+        await make_conversation(db, org_id, channel, subject=f"Under omstarten {n}")
+    latest = await last_seq(db, org_id)
+    hub, rendered = app.state.hub, []
+    render = hub._render
+
+    def counted(event, locale, time_zone):  # the real render, noted
+        rendered.append((event["seq"], locale))
+        return render(event, locale, time_zone)
+
+    hub._render = counted
+    try:
+        sockets = [open_socket(base, cookies[who], since=page_seq) for who in ("admin", "editor", "viewer") * 3]
+        opened = await asyncio.gather(*(s.__aenter__() for s in sockets))
+        for ws in opened:
+            frames = await events_until(ws, latest)
+            assert [f["seq"] for f in frames] == list(range(page_seq + 1, latest + 1))
+        for s in sockets:
+            await s.__aexit__(None, None, None)
+    finally:
+        hub._render = render
+    assert sorted(rendered) == [(seq, "sv") for seq in range(page_seq + 1, latest + 1)]
+
+
+async def test_under_a_plain_asgi_server_the_hub_sends_through_asgi(db, settings, org):
+    """Without realtime/wire.py's protocol (uvicorn's own), frames go through ASGI's send: the same frames."""
+    plain = dataclasses.replace(settings, web_port=free_port(), live_heartbeat_seconds=0.3)
+    _, stop = await start_web(plain, ws="websockets-sansio")
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    try:
+        async with open_socket(plain.base_url, cookies["editor"]) as ws:
+            await next_frame(ws, ("hello",))
+            await make_conversation(db, org_id, await make_channel(db, people["admin"]), subject="Via ASGI")
+            latest = await last_seq(db, org_id)
+            assert "Via ASGI" in "".join(f["html"] for f in await events_until(ws, latest))
+            assert (await next_frame(ws, ("heartbeat",)))["seq"] == latest
+    finally:
+        await stop()
+
+
+async def test_with_permessage_deflate_on_frames_are_compressed_per_socket_and_arrive(db, settings, org):
+    """Off in app/serve.py (docs/realtime.md); turned on, a socket that negotiated it still gets every frame."""
+    own = dataclasses.replace(settings, web_port=free_port(), live_heartbeat_seconds=0.3)
+    _, stop = await start_web(own, ws_per_message_deflate=True)
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    try:
+        async with connect(ws_url(own.base_url), origin=own.base_url, open_timeout=WAIT, compression="deflate",
+                           additional_headers={"Cookie": f"{SESSION_COOKIE}={cookies['editor']}"}) as ws:
+            assert ws.protocol.extensions, "permessage-deflate was negotiated"
+            await next_frame(ws, ("hello",))
+            await make_conversation(db, org_id, await make_channel(db, people["admin"]), subject="Komprimerat")
+            latest = await last_seq(db, org_id)
+            assert "Komprimerat" in "".join(f["html"] for f in await events_until(ws, latest))
+    finally:
+        await stop()

@@ -32,6 +32,8 @@ async def test_an_editor_notes_replies_assigns_and_closes_a_mail_case(page, db):
     await page.get_by_role("button", name="Spara anteckning").click()
     note = page.locator(".message.kind-note", has_text="Kollar med lagret först.")
     await expect(note.locator(".badge.note")).to_have_text("Intern anteckning")
+    # the live push can show the note before the form's own answer replaces the page: wait for that page
+    await expect(page.get_by_label("Intern anteckning (skickas aldrig)")).to_have_value("")
 
     await page.get_by_label("Svara kunden").fill("Hej Karin! Paketet skickas i dag.")
     await page.get_by_role("button", name="Skicka svar").click()
@@ -41,6 +43,7 @@ async def test_an_editor_notes_replies_assigns_and_closes_a_mail_case(page, db):
     await page.get_by_label("Tilldelad").select_option(label="Anna Lind")
     await page.get_by_role("button", name="Tilldela").click()
     await expect(page.locator(".section-head .muted").first).to_contain_text("Anna Lind")
+    await expect(page.locator(".htmx-request")).to_have_count(0)  # the live push may come before the form's page
     await page.get_by_label("Status").select_option(label="Stängd")
     await page.get_by_role("button", name="Spara status").click()
     await expect(page.locator(".section-head .muted").first).to_contain_text("Stängd")
