@@ -11,19 +11,17 @@ confirmation changes on a case page comes with its own events (message.delivery_
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import conversations, jobs
 from app.accounts import normalise_email
 from app.actors import Visitor, require
-from app.config import Settings
 from app.db import Database, Tx
 from app.errors import NotFound
 from app.i18n import N_, pick_locale, translations
 from app.jobs import Job
-from app.mail import outgoing
+from app.mail import account_mail, outgoing
 
 JOB = "visitor.mail"
 CONFIRM_MAX_AGE = 7 * 24 * 3600
@@ -41,26 +39,9 @@ ANSWER_BODY = N_("%(author)s answered in the thread \"%(subject)s\":\n\n%(body)s
                  "Stop mails about this thread: %(unsubscribe)s")
 
 
-@dataclass(frozen=True)
-class _Config:
-    secret_key: str
-    base_url: str
-    sender_address: str
-
-
-_config: _Config | None = None
-
-
-def configure(settings: Settings) -> None:
-    """Where links point, what signs them, who mail is from; the worker calls it at start, tests too."""
-    global _config
-    _config = _Config(settings.secret_key, settings.base_url, settings.sender_address)
-
-
-def _configured() -> _Config:
-    if _config is None:
-        raise RuntimeError("visitor_mail.configure(settings) was not called")
-    return _config
+# Links are signed and addressed as account mail's are: one configuration (app/mail/account_mail.py).
+configure = account_mail.configure
+_configured = account_mail.configured
 
 
 def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:

@@ -171,9 +171,8 @@ async def _loop(db: Database, handlers: dict[str, Handler], worker: str, stop: a
 async def serve(settings: Settings, handlers: dict[str, Handler]) -> None:
     """Connect, run jobs until SIGTERM or SIGINT, disconnect."""
     outgoing.configure(settings)  # the relay replies go through (handlers get only the database and the job)
-    account_mail.configure(settings)  # links in invites and reset mails are signed when sent
+    account_mail.configure(settings)  # links in invites, reset mails and visitors' mail are signed when sent
     imap.configure(settings)  # the key that decrypts IMAP passwords, the poll interval
-    visitor_mail.configure(settings)  # forum moves: links to visitors are signed when sent
     # Redis carries the events that handlers' changes publish after commit, as in the web process.
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     try:

@@ -38,7 +38,7 @@ def configure(settings: Settings) -> None:
     _config = _Config(settings.secret_key, settings.base_url, settings.sender_address)
 
 
-def _configured() -> _Config:
+def configured() -> _Config:
     if _config is None:
         raise RuntimeError("account_mail.configure(settings) was not called")
     return _config
@@ -83,7 +83,7 @@ def _text(locale: str, message: str, **values) -> str:
 
 
 def _mail(to_name: str | None, to_address: str, subject: str, body: str) -> EmailMessage:
-    config = _configured()
+    config = configured()
     return outgoing.notice(sender_name=SENDER_NAME, sender_address=config.sender_address, to_name=to_name,
                            to_address=to_address, subject=subject, body=body,
                            message_id=outgoing.new_message_id(config.sender_address))
@@ -91,7 +91,7 @@ def _mail(to_name: str | None, to_address: str, subject: str, body: str) -> Emai
 
 def invite_mail(invite) -> EmailMessage:
     """The invite as a mail, its link signed now."""
-    config, locale = _configured(), invite["locale"]
+    config, locale = configured(), invite["locale"]
     link = f"{config.base_url}/invite/{accounts.invite_token(config.secret_key, invite['id'])}"
     role = _text(locale, ROLES[invite["role"]]).lower()
     return _mail(None, invite["email"], _text(locale, INVITE_SUBJECT, org=invite["org_name"]),
@@ -101,7 +101,7 @@ def invite_mail(invite) -> EmailMessage:
 
 def reset_mail(person) -> EmailMessage:
     """The reset link as a mail, signed now for the person's current password (used once, it stops working)."""
-    config = _configured()
+    config = configured()
     token = accounts.reset_token(config.secret_key, person["id"], person["password_hash"])
     return _mail(person["name"], person["email"], _text(person["locale"], RESET_SUBJECT),
                  _text(person["locale"], RESET_BODY, name=person["name"], link=f"{config.base_url}/reset/{token}"))
