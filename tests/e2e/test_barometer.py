@@ -16,7 +16,10 @@ async def test_lena_finds_the_most_negative_tag_this_month_and_opens_those_mails
     await page.get_by_role("link", name="Barometer").click()
     await expect(page.get_by_role("heading", name="Kundbarometer")).to_be_visible()
     await expect(page.get_by_role("note")).to_contain_text("trenden")
-    await page.get_by_role("link", name="Den här månaden").click()
+    # the month's page itself, not the default period's still on screen (its table would change under us)
+    async with page.expect_response(lambda r: "period=this_month" in r.url and r.request.method == "GET"):
+        await page.get_by_role("link", name="Den här månaden").click()
+    await page.wait_for_url(re.compile(r"period=this_month"))
     await expect(page.locator(".barometer-period")).to_contain_text("Jämfört med")
     # the tags, most negative first, with the change against last month
     first = page.locator("#barometer-tags tbody tr").first
