@@ -332,7 +332,8 @@ async def _locked_kind(tx: Tx, conversation_id: int) -> str:
     return kind
 
 
-async def set_status_in(tx: Tx, actor: AnyActor, conversation_id: int, status: str) -> bool:
+async def set_status_in(tx: Tx, actor: AnyActor, conversation_id: int, status: str,
+                        at: datetime | None = None) -> bool:
     """`set_status` inside the caller's transaction; whether the status changed."""
     require(actor, "conversation.set_status")
     if status not in STATUSES[await _locked_kind(tx, conversation_id)]:
@@ -343,7 +344,7 @@ async def set_status_in(tx: Tx, actor: AnyActor, conversation_id: int, status: s
         tx.org_id, conversation_id, status,
     )
     if changed:
-        await tx.emit("conversation.status_changed", conversation_id=conversation_id, status=status,
+        await tx.emit("conversation.status_changed", at=at, conversation_id=conversation_id, status=status,
                       actor_id=actor.user_id)
         # A case reopened (the customer wrote again) in the hands of someone who has left the team
         # would fall between chairs: it goes back to no one, so the unassigned view shows it.
@@ -354,9 +355,10 @@ async def set_status_in(tx: Tx, actor: AnyActor, conversation_id: int, status: s
     return bool(changed)
 
 
-async def set_status(db: Database, actor: AnyActor, conversation_id: int, status: str) -> None:
+async def set_status(db: Database, actor: AnyActor, conversation_id: int, status: str,
+                     at: datetime | None = None) -> None:
     async with db.transaction(actor.org_id) as tx:
-        await set_status_in(tx, actor, conversation_id, status)
+        await set_status_in(tx, actor, conversation_id, status, at)
 
 
 async def assign(db: Database, actor: AnyActor, conversation_id: int, assignee_id: int | None) -> None:

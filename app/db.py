@@ -11,6 +11,7 @@ import json
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import urlsplit
@@ -32,8 +33,8 @@ WITH next AS (
     UPDATE organizations SET last_event_seq = last_event_seq + 1
     WHERE id = $1 RETURNING last_event_seq
 )
-INSERT INTO events (org_id, seq, kind, payload)
-SELECT $1, last_event_seq, $2, $3 FROM next
+INSERT INTO events (org_id, seq, kind, payload, created_at)
+SELECT $1, last_event_seq, $2, $3, COALESCE($4, now()) FROM next
 RETURNING seq
 """
 
@@ -103,12 +104,13 @@ class Tx:
     async def execute(self, sql: str, *args: Any) -> str:
         return await self.conn.execute(sql, *args)
 
-    async def emit(self, kind: str, /, **payload: Any) -> int:
-        """Append an event with the organisation's next seq; it is published after commit."""
+    async def emit(self, kind: str, /, at: datetime | None = None, **payload: Any) -> int:
+        """Append an event with the organisation's next seq; it is published after commit. `at` dates a change
+        that happened earlier (imported or seeded history), as messages take `at`; the seq is still the next."""
         if self.org_id is None:
             raise RuntimeError("events belong to an organisation: open the transaction with org_id")
         event_catalogue.check(kind, payload)
-        seq = await self.conn.fetchval(APPEND_EVENT, self.org_id, kind, payload)
+        seq = await self.conn.fetchval(APPEND_EVENT, self.org_id, kind, payload, at)
         self.published.append({"org_id": self.org_id, "seq": seq, "kind": kind})
         return seq
 

@@ -98,6 +98,7 @@ async def _write_conversation(db: Database, org_id: int, members: dict[str, Acto
         await tags.tag(db, members.get(conv.assignee, members["anna"]), conversation_id, tag_ids[name])
     if conv.assignee:
         await conversations.assign(db, members["lena"], conversation_id, members[conv.assignee].user_id)
-    if conv.status != "open":
+    if conv.status != "open":  # dated after the last message, so statistics show plausible resolution times
+        last = conv.started_at + timedelta(minutes=max(m.minutes_after_start for m in conv.messages))
         await conversations.set_status(db, members.get(conv.assignee, members["lena"]), conversation_id,
-                                       conv.status)
+                                       conv.status, at=min(last + timedelta(hours=2), datetime.now(timezone.utc)))

@@ -32,3 +32,13 @@ async def test_the_demo_starts_with_old_notifications_read_and_two_follow_ups(de
     unread = await db.read(demo_org, """SELECT count(*) AS n FROM notifications
                                         WHERE org_id = $1 AND read_at IS NULL AND kind = 'assigned'""", demo_org)
     assert unread[0]["n"] == 0
+
+
+async def test_the_demos_cases_were_closed_after_their_last_message_not_when_seeded(demo_org, db):
+    # statistics time a resolution by its status change: a seed closing October's mail today read as 45 days
+    rows = await db.read(demo_org, """
+        SELECT e.created_at - v.last_message_at AS after_last, e.created_at <= now() AS past
+        FROM conversations v JOIN events e ON e.org_id = v.org_id AND e.conversation_id = v.id
+        WHERE v.org_id = $1 AND e.kind = 'conversation.status_changed'""", demo_org)
+    assert rows and all(r["past"] for r in rows)
+    assert max(r["after_last"] for r in rows).days < 1
