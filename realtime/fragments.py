@@ -2,7 +2,7 @@
 
 Each piece is the same partial file the full page includes, wrapped here for an htmx
 out-of-band swap; the partial itself knows nothing about pushes. A piece is rendered once
-per locale and names its audience (every member, admins, or one person: `user(id)`), so the
+per locale and names its audience (every member, editors, admins, or one person: `user(id)`), so the
 hub can send the same bytes to every socket allowed to see it.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from app.db import Database
 from app.templating import render
 
 MEMBERS = "members"  # every member of the organisation, viewers included
+EDITORS = "editors"  # editors and admins: what viewers must not see (what a visitor's request told us)
 ADMINS = "admins"
 
 
@@ -290,13 +291,11 @@ FRAGMENTS["message.sentiment_corrected"] = _and_case_page(_conversation_changed)
 
 async def _visitor_details(r: Renderer, case: dict) -> list[Piece]:
     """What visitors' requests told us (e-mail, browser, page) fills the history's placeholders for editors
-    alone: the members' history carries none of it, so each editor gets these same bytes as their own piece."""
+    alone: the members' history carries none of it."""
     shown = [m for m in case["messages"] if m["visitor"]]
     if not shown:
         return []
-    html = "".join(replace(r.partial("forum_visitor", m=m)) for m in shown)
-    members = await accounts.members(r.db, r.org_id)
-    return [Piece(html, user(member["id"])) for member in members if member["role"] != "viewer"]
+    return [Piece("".join(replace(r.partial("forum_visitor", m=m)) for m in shown), EDITORS)]
 
 
 async def _forum_tools(r: Renderer, conversation_id: int) -> list[Piece]:

@@ -27,7 +27,7 @@ from app.actors import Actor
 from app.db import Database, events_after, last_seq
 from app.i18n import pick_locale
 from realtime.bus import Bus
-from realtime.fragments import ADMINS, MEMBERS, render_event, user
+from realtime.fragments import ADMINS, EDITORS, MEMBERS, render_event, user
 from realtime.presence import STATES, Presence
 from realtime.wire import EXTENSION, Frame
 
@@ -136,16 +136,16 @@ class Rendered:
 
     def __init__(self, seq: int, pieces: list | None):
         self.seq, self.pieces, self.frames = seq, pieces, {}
-        self.personal = {p.audience for p in pieces or () if p.audience not in (MEMBERS, ADMINS)}
+        self.personal = {p.audience for p in pieces or () if p.audience not in (MEMBERS, EDITORS, ADMINS)}
 
     def frame_for(self, c: Client) -> Frame:
-        key = (c.actor.is_admin, c.own if c.own in self.personal else None)
+        key = (c.actor.is_admin, c.actor.can_edit, c.own if c.own in self.personal else None)
         f = self.frames.get(key)
         if f is None:
             if self.pieces is None:  # rendering failed: never a silent gap, the page reloads instead
                 f = frame("reload", seq=self.seq)
             else:
-                allowed = {MEMBERS, key[1], *((ADMINS,) if key[0] else ())}
+                allowed = {MEMBERS, key[2], *((ADMINS,) if key[0] else ()), *((EDITORS,) if key[1] else ())}
                 f = frame("event", seq=self.seq, html="".join(p.html for p in self.pieces if p.audience in allowed))
             self.frames[key] = f
         return f

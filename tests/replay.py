@@ -15,7 +15,7 @@ import lxml.html
 from lxml.html import HtmlElement
 
 from app.db import events_after, last_seq
-from realtime.fragments import ADMINS, MEMBERS, render_event, user
+from realtime.fragments import ADMINS, EDITORS, MEMBERS, render_event, user
 
 OOB = "hx-swap-oob"
 
@@ -104,8 +104,8 @@ def normalised(html: str, region: str = "main") -> str:
     return lxml.html.tostring(node, encoding="unicode")
 
 
-# What each kind of viewer's socket receives: every member the members' pieces, admins all.
-AUDIENCES = {"member": {MEMBERS}, "admin": {MEMBERS, ADMINS}}
+# What each kind of viewer's socket receives: every member (here a viewer) the members' pieces, admins all.
+AUDIENCES = {"member": {MEMBERS}, "admin": {MEMBERS, EDITORS, ADMINS}}
 # Compared: the whole body, so the header's per-person parts (the notification count) are proven too.
 REGION = "body"
 

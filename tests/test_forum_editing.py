@@ -14,7 +14,7 @@ from app import case_tools, conversations, forum, forum_editing
 from app.actors import Visitor
 from app.db import last_seq
 from app.errors import Forbidden, Invalid, NotFound
-from realtime.fragments import MEMBERS, user
+from realtime.fragments import EDITORS, MEMBERS, user
 from tests.factories import login, make_member, unique_email
 from tests.replay import apply_push, pushed_since
 from tests.test_forum import FIREFOX_UBUNTU, a_forum, a_post, app, case_of, visitor_client  # noqa: F401
@@ -291,7 +291,7 @@ async def test_visitor_details_show_to_editors_and_never_to_viewers_on_the_page_
     pushed_to_viewer, _ = await pushed_since(db, found.org_id, seq, audience={MEMBERS, user(viewer.actor.user_id)})
     assert second not in pushed_to_viewer and "Firefox" not in pushed_to_viewer
     # the editor's open page takes the new comment's details live, as a fresh page shows them
-    pushed_to_editor, _ = await pushed_since(db, found.org_id, seq, audience={MEMBERS, user(editor.actor.user_id)})
+    pushed_to_editor, _ = await pushed_since(db, found.org_id, seq, audience={MEMBERS, EDITORS, user(editor.actor.user_id)})
     replayed = lxml.html.fromstring(apply_push(before["editor"], pushed_to_editor))
     fresh = lxml.html.fromstring(after["editor"])
     for message_id in ((await forum.thread(db, found, number))["opening"]["id"], comment):
