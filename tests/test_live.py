@@ -143,6 +143,27 @@ async def test_a_viewer_never_gets_admin_pieces_and_same_audience_gets_same_byte
         assert 'id="channel-rows"' in to_admin["html"] and 'id="channel-rows"' not in to_viewer["html"]
 
 
+
+async def test_a_forum_visitors_details_reach_editors_sockets_and_never_a_viewers(db, live, org):
+    from app import forum, forum_editing
+
+    base, _ = live
+    people, cookies = org
+    admin = people["admin"].actor
+    await channels.create_channel(db, admin, kind="forum", name="Forum", colour="teal", address="forum-live-editors")
+    found = await forum.find(db, "forum-live-editors")
+    number = await forum.start_thread(db, found, topic="question", title="Kedjan", user_agent="Firefox/133.0",
+                                      post=forum.Post("Karin", "karin-live@test.samsyn.se", "Vad gör jag?"))
+    thread = (await forum.thread(db, found, number))["thread"]["id"]
+    async with open_socket(base, cookies["editor"]) as editor, open_socket(base, cookies["viewer"]) as viewer:
+        await next_frame(editor, ("hello",))
+        await next_frame(viewer, ("hello",))
+        await forum_editing.edit(db, admin, thread, "Kedjan hoppar", "Vad gör jag?")  # the case page is pushed
+        seq = await last_seq(db, admin.org_id)
+        to_editor, to_viewer = await next_frame(editor, seq=seq), await next_frame(viewer, seq=seq)
+        assert "karin-live@test.samsyn.se" in to_editor["html"]
+        assert "karin-live@test.samsyn.se" not in to_viewer["html"] and "Firefox" not in to_viewer["html"]
+
 async def test_the_handshake_is_refused_without_a_session_or_from_another_site(live, org):
     base, cookies = live[0], org[1]
     for cookie, origin in ((None, "same"), (cookies["editor"], "https://evil.example"), (cookies["editor"], None)):
