@@ -5,7 +5,9 @@
 Its own PostgreSQL and Redis in a temporary directory, the demo seeded (app/demo.py), then the last
 `--per-kind` events of a few common kinds rendered in Swedish one after another, as the hub renders
 them (each in one read-only transaction): median and 90th percentile per kind, and the bytes of the
-pieces. `--profile` adds a cProfile of rendering one `conversation.assigned` thirty times.
+pieces, once as a dashboard's socket gets them and once with the case page's own pieces (what a socket
+showing that case gets). `--profile` adds a cProfile of rendering one `conversation.assigned` thirty
+times for a dashboard.
 """
 from __future__ import annotations
 
@@ -41,20 +43,21 @@ async def main() -> None:
         for event in await events_after(db, org_id, 0, limit=10**6):
             by_kind.setdefault(event["kind"], []).append(event)
 
-        async def render(event: dict) -> list:
+        async def render(event: dict, cases: set[int] | None = frozenset()) -> list:
             async with db.transaction(org_id, readonly=True) as tx:
-                return await render_event(_OneTransaction(db, tx), event, "sv", "Europe/Stockholm")
+                return await render_event(_OneTransaction(db, tx), event, "sv", "Europe/Stockholm", cases)
 
-        print("| kind | events | median ms | p90 ms | bytes |\n|---|---:|---:|---:|---:|")
+        print("| kind | events | socket | median ms | p90 ms | bytes |\n|---|---:|---|---:|---:|---:|")
         for kind in KINDS:
-            times, pieces = [], []
-            for event in by_kind.get(kind, [])[-args.per_kind:]:
-                start = time.perf_counter()
-                pieces = await render(event)
-                times.append((time.perf_counter() - start) * 1000)
-            if times:
-                print(f"| {kind} | {len(times)} | {statistics.median(times):.2f} | "
-                      f"{sorted(times)[int(len(times) * 0.9)]:.2f} | {sum(len(p.html) for p in pieces):,} |")
+            for socket, cases in (("dashboard", frozenset()), ("case page", None)):
+                times, pieces = [], []
+                for event in by_kind.get(kind, [])[-args.per_kind:]:
+                    start = time.perf_counter()
+                    pieces = await render(event, cases)
+                    times.append((time.perf_counter() - start) * 1000)
+                if times:
+                    print(f"| {kind} | {len(times)} | {socket} | {statistics.median(times):.2f} | "
+                          f"{sorted(times)[int(len(times) * 0.9)]:.2f} | {sum(len(p.html) for p in pieces):,} |")
         if args.profile:
             event = by_kind["conversation.assigned"][-1]
             profile = cProfile.Profile()

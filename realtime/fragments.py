@@ -32,6 +32,15 @@ def user(user_id: int) -> str:
 class Piece:
     html: str
     audience: str
+    case: int | None = None  # a part of this conversation's page: sent only to sockets showing that page
+
+
+# Where an event's payload names the conversations whose pages it changes.
+CASE_KEYS = ("conversation_id", "new_conversation_id", "merged_id")
+
+
+def cases_of(event: dict) -> set[int]:
+    return {event["payload"][k] for k in CASE_KEYS if isinstance(event["payload"].get(k), int)}
 
 
 _ROOT_TAG = re.compile(r"^(\s*(?:<!--.*?-->\s*)*<[a-zA-Z][\w-]*)", re.S)
@@ -54,14 +63,18 @@ def delete(element_id: str) -> str:
 class Renderer:
     """Renders the pieces for one event in one locale, reading the rows as they are now."""
 
-    def __init__(self, db: Database, org_id: int, locale: str, time_zone: str):
-        self.db, self.org_id = db, org_id
+    def __init__(self, db: Database, org_id: int, locale: str, time_zone: str, cases: set[int] | None = None):
+        self.db, self.org_id, self.cases = db, org_id, cases
         self.context = {"locale": locale, "time_zone": time_zone}
         # the dashboard's counts follow any event that touched a queue row; "mine" of these assignees
         self.counted, self.assignees = False, set()
 
     def partial(self, name: str, **values) -> str:
         return render(f"partials/{name}.html", **self.context, **values)
+
+    def shows(self, conversation_id: int) -> bool:
+        """Whether this render is for a socket showing the conversation's page (None: for every page)."""
+        return self.cases is None or conversation_id in self.cases
 
     async def channel_strip(self) -> Piece:
         """The dashboard's channel column with each channel's open count (the counts come with it)."""
@@ -98,8 +111,8 @@ class Renderer:
         """The conversation's queue row and one part of its page, read once."""
         row = await conversations.find_row(self.db, self.org_id, conversation_id)
         pieces = await self.queue_row(conversation_id, row)
-        if row is not None:
-            pieces.append(Piece(replace(self.partial(partial, row=row)), MEMBERS))
+        if row is not None and self.shows(conversation_id):
+            pieces.append(Piece(replace(self.partial(partial, row=row)), MEMBERS, conversation_id))
         return pieces
 
     async def member_row(self, user_id: int) -> Piece:
@@ -218,12 +231,15 @@ FRAGMENTS: dict[str, Callable[[Renderer, dict], Awaitable[list[Piece]]]] = {
 
 async def _case_page(r: Renderer, conversation_id: int, *, customer: bool = False) -> list[Piece]:
     """The case page's state line and history (and the customer's other cases), as they are now."""
+    if not r.shows(conversation_id):
+        return []
     try:
         case = await history.case(r.db, r.org_id, conversation_id)
     except NotFound:
         return []
     names = ("conversation_head", "conversation_history", *(("customer_cases",) if customer else ()))
-    return [*(Piece(replace(r.partial(name, **case)), MEMBERS) for name in names), *await _visitor_details(r, case)]
+    return [*(Piece(replace(r.partial(name, **case)), MEMBERS, conversation_id) for name in names),
+            *await _visitor_details(r, case)]
 
 
 def _and_case_page(fragment):
@@ -236,8 +252,7 @@ async def _spam_marked(r: Renderer, p: dict) -> list[Piece]:
     # unmarked: back in the dashboard's views, which place the row at its arrival position
     # (a mail case has no forum tools: the case page's section goes)
     return [*await r.queue_row(p["conversation_id"]), await r.channel_strip(),
-            *await _case_page(r, p["conversation_id"]),
-            Piece(delete(f"conversation-{p['conversation_id']}-forum"), MEMBERS)]
+            *await _case_page(r, p["conversation_id"]), _no_forum_tools(p["conversation_id"])]
 
 
 async def _split(r: Renderer, p: dict) -> list[Piece]:
@@ -295,12 +310,19 @@ async def _visitor_details(r: Renderer, case: dict) -> list[Piece]:
     shown = [m for m in case["messages"] if m["visitor"]]
     if not shown:
         return []
-    return [Piece("".join(replace(r.partial("forum_visitor", m=m)) for m in shown), EDITORS)]
+    return [Piece("".join(replace(r.partial("forum_visitor", m=m)) for m in shown), EDITORS, case["row"]["id"])]
 
 
 async def _forum_tools(r: Renderer, conversation_id: int) -> list[Piece]:
+    if not r.shows(conversation_id):
+        return []
     tools = await forum_editing.tools(r.db, r.org_id, conversation_id)
-    return [Piece(replace(r.partial("forum_thread_tools", forum_tools=tools)), MEMBERS)]
+    return [Piece(replace(r.partial("forum_thread_tools", forum_tools=tools)), MEMBERS, conversation_id)]
+
+
+def _no_forum_tools(conversation_id: int) -> Piece:
+    """A mail case has no forum tools: the case page's section goes."""
+    return Piece(delete(f"conversation-{conversation_id}-forum"), MEMBERS, conversation_id)
 
 
 async def _forum_accepted(r: Renderer, p: dict) -> list[Piece]:
@@ -311,8 +333,8 @@ async def _forum_edited(r: Renderer, p: dict) -> list[Piece]:
     # the headline shows on the dashboard's row and atop the case page; the text in its history
     row = await conversations.find_row(r.db, r.org_id, p["conversation_id"])
     pieces = await r.queue_row(p["conversation_id"], row)
-    if row is not None:
-        pieces.append(Piece(replace(r.partial("conversation_subject", row=row)), MEMBERS))
+    if row is not None and r.shows(row["id"]):
+        pieces.append(Piece(replace(r.partial("conversation_subject", row=row)), MEMBERS, row["id"]))
     return [*pieces, *await _case_page(r, p["conversation_id"]), *await _forum_tools(r, p["conversation_id"])]
 
 
@@ -327,9 +349,11 @@ FRAGMENTS.update({
 })
 
 
-async def render_event(db: Database, event: dict, locale: str, time_zone: str) -> list[Piece]:
-    """The out-of-band pieces that bring a page rendered before `event` up to date."""
-    renderer = Renderer(db, event["org_id"], locale, time_zone)
+async def render_event(db: Database, event: dict, locale: str, time_zone: str,
+                       cases: set[int] | None = None) -> list[Piece]:
+    """The out-of-band pieces that bring a page rendered before `event` up to date: the pages of the
+    conversations in `cases` among them (of every conversation the event touches, if None)."""
+    renderer = Renderer(db, event["org_id"], locale, time_zone, cases)
     pieces = await FRAGMENTS[event["kind"]](renderer, event["payload"])
     return pieces + (await renderer.counts() if renderer.counted else [])
 
@@ -341,8 +365,7 @@ async def _moved(r: Renderer, p: dict) -> list[Piece]:
     # a thread moved to a mailbox: its queue row (channel and colour), each channel's open count, the case page
     # (a mail case has no forum tools: the case page's section goes)
     return [*await r.queue_row(p["conversation_id"]), await r.channel_strip(),
-            *await _case_page(r, p["conversation_id"]),
-            Piece(delete(f"conversation-{p['conversation_id']}-forum"), MEMBERS)]
+            *await _case_page(r, p["conversation_id"]), _no_forum_tools(p["conversation_id"])]
 
 
 async def _published(r: Renderer, p: dict) -> list[Piece]:

@@ -27,7 +27,7 @@ from app.actors import Actor
 from app.db import Database, events_after, last_seq
 from app.i18n import pick_locale
 from realtime.bus import Bus
-from realtime.fragments import ADMINS, EDITORS, MEMBERS, render_event, user
+from realtime.fragments import ADMINS, EDITORS, MEMBERS, cases_of, render_event, user
 from realtime.presence import STATES, Presence
 from realtime.wire import EXTENSION, Frame
 
@@ -81,6 +81,7 @@ class Client:
     reader: asyncio.Task | None = None  # the task reading this socket's messages, while it does
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     presence: dict | None = None  # {user_id, name, conversation_id, state} while on a conversation
+    case: int | None = None  # the conversation whose page the tab shows: only its sockets get that page's pieces
 
     def __post_init__(self):
         self.locale = pick_locale(self.actor.locale)
@@ -130,23 +131,26 @@ class _OneTransaction(Database):
 
 
 class Rendered:
-    """One event's pieces in one locale, and the frame for each audience, each built once."""
+    """One event's pieces in one locale, and the frame for each audience and case page, each built once."""
 
-    __slots__ = ("seq", "pieces", "personal", "frames")
+    __slots__ = ("seq", "pieces", "personal", "cases", "frames")
 
     def __init__(self, seq: int, pieces: list | None):
         self.seq, self.pieces, self.frames = seq, pieces, {}
         self.personal = {p.audience for p in pieces or () if p.audience not in (MEMBERS, EDITORS, ADMINS)}
+        self.cases = {p.case for p in pieces or () if p.case is not None}
 
     def frame_for(self, c: Client) -> Frame:
-        key = (c.actor.is_admin, c.actor.can_edit, c.own if c.own in self.personal else None)
+        key = (c.actor.is_admin, c.actor.can_edit, c.own if c.own in self.personal else None,
+               c.case if c.case in self.cases else None)
         f = self.frames.get(key)
         if f is None:
             if self.pieces is None:  # rendering failed: never a silent gap, the page reloads instead
                 f = frame("reload", seq=self.seq)
             else:
                 allowed = {MEMBERS, key[2], *((ADMINS,) if key[0] else ()), *((EDITORS,) if key[1] else ())}
-                f = frame("event", seq=self.seq, html="".join(p.html for p in self.pieces if p.audience in allowed))
+                f = frame("event", seq=self.seq, html="".join(
+                    p.html for p in self.pieces if p.audience in allowed and p.case in (None, key[3])))
             self.frames[key] = f
         return f
 
@@ -157,7 +161,7 @@ class Hub:
         self.db = db
         self.heartbeat_seconds, self.replay_window, self.buffer_bytes = heartbeat_seconds, replay_window, buffer_bytes
         self.cached_renders = cached_renders
-        # (org_id, seq, locale, time zone) -> the render, shared by the live path and every replay
+        # (org_id, seq, locale, time zone, case pages) -> the render, shared by the live path and every replay
         self.renders: OrderedDict[tuple, asyncio.Future] = OrderedDict()
         self.rooms: dict[int, Room] = {}
         self.rooms_lock = asyncio.Lock()
@@ -179,11 +183,14 @@ class Hub:
 
     # --- one socket ---------------------------------------------------------------------------
 
-    async def serve(self, websocket: WebSocket, actor: Actor, token: str, since: int | None) -> None:
-        """Run an accepted socket until it closes: replay after `since`, then live events and heartbeats."""
+    async def serve(self, websocket: WebSocket, actor: Actor, token: str, since: int | None,
+                    case: int | None = None) -> None:
+        """Run an accepted socket until it closes: replay after `since`, then live events and heartbeats.
+        `case`: the conversation whose page the tab shows (its pieces are for this organisation's events only,
+        so another organisation's id gets nothing)."""
         write = websocket.scope.get("extensions", {}).get(EXTENSION)  # realtime/wire.py
         sink = None if write else QueuedSink(websocket)
-        client = Client(actor, token, write or sink, self.buffer_bytes)
+        client = Client(actor, token, write or sink, self.buffer_bytes, case=case)
         writer = asyncio.create_task(sink.run()) if sink else None  # replay streams out as it is read
         try:
             room = await self._join(client, since)
@@ -191,7 +198,7 @@ class Hub:
             client.reader = asyncio.current_task()
             try:
                 if client.closing is None:  # not already closed while it joined (too slow during its replay)
-                    await self._read(websocket, client)
+                    await self._read(websocket, client, room)
             except asyncio.CancelledError:
                 if client.closing is None:
                     raise  # the server is stopping
@@ -208,17 +215,18 @@ class Hub:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(websocket.close(client.closing), 2)
 
-    async def _read(self, websocket: WebSocket, client: Client) -> None:
+    async def _read(self, websocket: WebSocket, client: Client, room: Room) -> None:
         try:
-            await self._read_messages(websocket, client)
+            await self._read_messages(websocket, client, room)
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         except Exception:  # noqa: BLE001 - e.g. PostgreSQL away mid-replay: this socket ends, it reconnects
             log.exception("realtime: socket failed", extra={"user_id": client.actor.user_id})
             client.close(1011)
 
-    async def _read_messages(self, websocket: WebSocket, client: Client) -> None:
-        """The client's messages: `replay` (it saw a gap), presence, `ping`; see docs/realtime.md."""
+    async def _read_messages(self, websocket: WebSocket, client: Client, room: Room) -> None:
+        """The client's messages: `replay` (it saw a gap), `page` (it shows another page), presence, `ping`;
+        see docs/realtime.md."""
         while client.closing is None:
             received = await websocket.receive()
             if received["type"] == "websocket.disconnect":
@@ -235,6 +243,9 @@ class Hub:
                 return
             if kind == "replay" and isinstance(message.get("since"), int):
                 await self._replay(client, message["since"], upto=client.cursor)
+            elif kind == "page" and isinstance(message.get("since"), int) and \
+                    isinstance(message.get("conversation_id"), int | None):
+                await self._page(client, room, message["since"], message.get("conversation_id"))
             elif kind in STATES and isinstance(message.get("conversation_id"), int):
                 await self._present(client, kind, message["conversation_id"])
             elif kind == "left":
@@ -310,11 +321,9 @@ class Hub:
         """Deliver every committed event after the room's last one, in order (call with room.lock held)."""
         while True:
             events = await events_after(self.db, room.org_id, room.last, limit=self.replay_window)
-            locales = {c.locale: c.actor.time_zone for c in room.clients}
             for i, event in enumerate(events):
                 for later in events[i + 1:i + AHEAD]:  # a backlog renders side by side, and is sent in order
-                    for locale, time_zone in locales.items():
-                        self._render_soon(later, locale, time_zone)
+                    self._renders(later, room.clients)
                 await self._send(event, [c for c in room.clients if c.cursor < event["seq"]])
                 room.last = event["seq"]
                 if event["kind"] in REAUTH_KINDS:
@@ -337,27 +346,49 @@ class Hub:
                 break
             await self._send(event, [client])
 
+    async def _page(self, client: Client, room: Room, since: int, case: int | None) -> None:
+        """The tab shows another page, rendered at `since` (of conversation `case`, or none): from here on the
+        socket gets that page's pieces. The `page` frame marks where they start (the client ignores events
+        until it), then what the page lacks is replayed with them; under the room's lock, so no live event
+        comes between."""
+        async with room.lock:
+            client.case = case
+            client.push(frame("page", seq=since))
+            if since < client.cursor:
+                await self._replay(client, since, upto=client.cursor)
+
+    def _renders(self, event: dict, clients) -> dict[tuple, asyncio.Future]:
+        """The event's renders these sockets need: one per locale and set of its conversations' pages shown."""
+        touched = cases_of(event)
+        wanted = {(c.locale, c.actor.time_zone): set() for c in clients}
+        for c in clients:
+            if c.case in touched:
+                wanted[c.locale, c.actor.time_zone].add(c.case)
+        return {(locale, zone): self._render_soon(event, locale, zone, frozenset(cases))
+                for (locale, zone), cases in wanted.items()}
+
     async def _send(self, event: dict, clients: list[Client]) -> None:
         """Write the event's frame to each socket: the same bytes to every socket of one audience."""
         seq = event["seq"]
         # every locale's render at once: they wait on PostgreSQL side by side, not one after the other
-        locales = {c.locale: c.actor.time_zone for c in clients}
-        renders = [asyncio.shield(self._render_soon(event, locale, zone)) for locale, zone in locales.items()]
-        by_locale = dict(zip(locales, await asyncio.gather(*renders), strict=True))  # shielded: a socket that
+        renders = self._renders(event, clients)
+        done = await asyncio.gather(*(asyncio.shield(f) for f in renders.values()))  # shielded: a socket that
         # goes away mid-replay leaves the render to the others
+        rendered = dict(zip(renders, done, strict=True))
         for c in clients:
-            c.push(by_locale[c.locale].frame_for(c))
+            c.push(rendered[c.locale, c.actor.time_zone].frame_for(c))
             if c.cursor < seq:
                 c.cursor = seq
 
-    def _render_soon(self, event: dict, locale: str, time_zone: str) -> asyncio.Future:
-        """The event rendered in a locale, once per process while it is recent: a render already under way
-        is awaited, not repeated (a page's rows are read at render time, after the event committed, and
-        every later change brings its own event, so a kept render never leaves a page behind)."""
-        key = (event["org_id"], event["seq"], locale, time_zone)
+    def _render_soon(self, event: dict, locale: str, time_zone: str, cases: frozenset[int]) -> asyncio.Future:
+        """The event rendered in a locale (with the pages of `cases`), once per process while it is recent: a
+        render already under way is awaited, not repeated (a page's rows are read at render time, after the
+        event committed, and every later change brings its own event, so a kept render never leaves a page
+        behind)."""
+        key = (event["org_id"], event["seq"], locale, time_zone, cases)
         future = self.renders.get(key)
         if future is None:
-            future = self.renders[key] = asyncio.ensure_future(self._render(event, locale, time_zone))
+            future = self.renders[key] = asyncio.ensure_future(self._render(event, locale, time_zone, cases))
             future.add_done_callback(lambda f: self._forget_failed(key, f))
             while len(self.renders) > self.cached_renders:
                 self.renders.popitem(last=False)
@@ -369,10 +400,11 @@ class Hub:
         if future.cancelled() or future.result().pieces is None:  # the next one tries again
             self.renders.pop(key, None)
 
-    async def _render(self, event: dict, locale: str, time_zone: str) -> Rendered:
+    async def _render(self, event: dict, locale: str, time_zone: str, cases: frozenset[int]) -> Rendered:
         try:
             async with self.db.transaction(event["org_id"], readonly=True) as tx:
-                return Rendered(event["seq"], await render_event(_OneTransaction(self.db, tx), event, locale, time_zone))
+                return Rendered(event["seq"], await render_event(_OneTransaction(self.db, tx), event, locale,
+                                                                 time_zone, cases))
         except Exception:  # noqa: BLE001 - never a silent gap: the page reloads instead
             log.exception("realtime: rendering failed", extra={"kind": event["kind"], "seq": event["seq"]})
             return Rendered(event["seq"], None)

@@ -8,6 +8,7 @@
   var applied = Number(meta.content);  // the last seq this page shows
   var live = false, lostAt = null, attempt = 0, asked = -1, socket = null, watchdog = null, beat = 15;
   var me = Number(document.body.dataset.userId), people = {}, writing = false, announced = false;
+  var turning = 0;  // pages told to the server and not yet confirmed: events until then are for the old page
 
   function showState() {
     var el = document.getElementById("live-state");
@@ -107,11 +108,16 @@
     });
   }
 
+  function shownCase() {  // the conversation whose page this is, or null
+    var box = document.getElementById("presence");
+    return box ? Number(box.dataset.conversationId) : null;
+  }
+
   // Tell the server which case this page shows (and whether a reply is being written), or that it shows none.
   function announce() {
     var box = document.getElementById("presence");
     if (box) {
-      send({ type: writing ? "replying" : "viewing", conversation_id: Number(box.dataset.conversationId) });
+      send({ type: writing ? "replying" : "viewing", conversation_id: shownCase() });
       announced = true;
     } else if (announced) {
       send({ type: "left" });
@@ -160,6 +166,7 @@
   function receive(message) {
     alive();
     if (message.type === "event") {
+      if (turning) return;  // built for the page before: what this page lacks comes after the "page" frame
       if (message.seq <= applied) return;  // already shown (a page and its replay may overlap)
       if (message.seq > applied + 1) return ask(applied);  // a gap: the replay brings this one too
       var html = forThisPage(message.html || "");
@@ -169,10 +176,12 @@
       paintPresence();  // a replaced queue row lost its mark
     } else if (message.type === "hello" || message.type === "heartbeat") {
       if (message.heartbeat) beat = message.heartbeat;
-      if (message.seq > applied) ask(applied);  // a publish that never came
+      if (message.seq > applied && !turning) ask(applied);  // a publish that never came
       attempt = 0;
       if (message.type === "hello") announce();  // a new socket: the server knows nothing of this page yet
       setLive(true);
+    } else if (message.type === "page") {
+      turning = Math.max(0, turning - 1);
     } else if (message.type === "presence") {
       people[message.conversation_id] = message.people.filter(function (p) { return p.user_id !== me; });
       paintPresence();
@@ -184,8 +193,10 @@
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(scheme + "//" + location.host + "/ws?since=" + applied);
+    var shown = shownCase();
+    socket = new WebSocket(scheme + "//" + location.host + "/ws?since=" + applied + (shown ? "&case=" + shown : ""));
     asked = -1;
+    turning = 0;
     socket.onmessage = function (e) {
       try { receive(JSON.parse(e.data)); } catch (err) { console.warn("live:", err); }
     };
@@ -200,16 +211,23 @@
     };
   }
 
-  // A boosted link or form brings a whole new page read at its own seq: replay from there if that is older.
+  // A boosted link or form brings a whole new page read at its own seq: the socket goes on from there, with
+  // that page's pieces (a case page's own go only to the sockets showing it).
   document.addEventListener("htmx:afterSwap", function (e) {
     showState();
+    var found = e.detail.boosted && /<meta name="samsyn-seq" content="(\d+)">/.exec(e.detail.xhr.responseText);
+    if (found) {
+      applied = Number(found[1]);
+      if (socket && socket.readyState === WebSocket.OPEN) {  // else the next connect says it
+        turning++;
+        send({ type: "page", since: applied, conversation_id: shownCase() });
+      }
+    }
     if (e.detail.boosted) {  // another page: another case, or none
       writing = false;
       announce();
     }
     paintPresence();
-    var found = e.detail.boosted && /<meta name="samsyn-seq" content="(\d+)">/.exec(e.detail.xhr.responseText);
-    if (found && Number(found[1]) < applied) send({ type: "replay", since: Number(found[1]) });
   });
   window.addEventListener("pagehide", function () { if (socket) socket.close(1000); });
   document.addEventListener("DOMContentLoaded", connect);

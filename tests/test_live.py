@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import json
 import socket
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from app import channels
+from app import channels, conversations
 from app.db import Database, events_after, last_seq
 from app.main import create_app
 from app.serve import uvicorn_config
@@ -60,14 +61,17 @@ async def session_cookie(base: str, email: str) -> tuple[str, httpx.AsyncClient]
     return client.cookies[SESSION_COOKIE], client
 
 
-def ws_url(base: str, since: int | None = None) -> str:
-    return base.replace("http://", "ws://") + "/ws" + ("" if since is None else f"?since={since}")
+def ws_url(base: str, since: int | None = None, case: int | str | None = None) -> str:
+    query = urlencode({k: v for k, v in (("since", since), ("case", case)) if v is not None})
+    return base.replace("http://", "ws://") + "/ws" + (f"?{query}" if query else "")
 
 
-def open_socket(base: str, cookie: str | None, since: int | None = None, origin: str | None = "same"):
+def open_socket(base: str, cookie: str | None, since: int | None = None, origin: str | None = "same",
+                case: int | str | None = None):
+    """A socket as a tab opens it: of the page read at `since`, the page of conversation `case` if given."""
     headers = {"Cookie": f"{SESSION_COOKIE}={cookie}"} if cookie else {}
-    return connect(ws_url(base, since), additional_headers=headers, origin=base if origin == "same" else origin,
-                   open_timeout=WAIT, compression=None)
+    return connect(ws_url(base, since, case), additional_headers=headers,
+                   origin=base if origin == "same" else origin, open_timeout=WAIT, compression=None)
 
 
 async def next_frame(ws, kinds=("event",), seq: int | None = None) -> dict:
@@ -155,7 +159,8 @@ async def test_a_forum_visitors_details_reach_editors_sockets_and_never_a_viewer
     number = await forum.start_thread(db, found, topic="question", title="Kedjan", user_agent="Firefox/133.0",
                                       post=forum.Post("Karin", "karin-live@test.samsyn.se", "Vad gör jag?"))
     thread = (await forum.thread(db, found, number))["thread"]["id"]
-    async with open_socket(base, cookies["editor"]) as editor, open_socket(base, cookies["viewer"]) as viewer:
+    async with open_socket(base, cookies["editor"], case=thread) as editor, \
+            open_socket(base, cookies["viewer"], case=thread) as viewer:  # both on the thread's page
         await next_frame(editor, ("hello",))
         await next_frame(viewer, ("hello",))
         await forum_editing.edit(db, admin, thread, "Kedjan hoppar", "Vad gör jag?")  # the case page is pushed
@@ -164,11 +169,59 @@ async def test_a_forum_visitors_details_reach_editors_sockets_and_never_a_viewer
         assert "karin-live@test.samsyn.se" in to_editor["html"]
         assert "karin-live@test.samsyn.se" not in to_viewer["html"] and "Firefox" not in to_viewer["html"]
 
+
+async def test_a_case_pages_pieces_go_only_to_sockets_showing_that_page(db, live, org):
+    base, _ = live
+    people, cookies = org
+    editor = people["editor"].actor
+    channel = await make_channel(db, people["admin"])
+    case, other = [await make_conversation(db, editor.org_id, channel) for _ in range(2)]
+    async with open_socket(base, cookies["editor"]) as dashboard, \
+            open_socket(base, cookies["editor"], case=case) as on_case, \
+            open_socket(base, cookies["editor"], case=other) as on_other:
+        for ws in (dashboard, on_case, on_other):
+            await next_frame(ws, ("hello",))
+        await conversations.assign(db, editor, case, editor.user_id)
+        seq = await last_seq(db, editor.org_id)
+        frames = [await next_frame(ws, seq=seq) for ws in (dashboard, on_case, on_other)]
+        assert f'id="conversation-{case}-head"' in frames[1]["html"]
+        # the dashboard and the other case's page get the queue row, the same bytes, and nothing of the case page
+        assert frames[0] == frames[2] and f'id="conversation-{case}"' in frames[0]["html"]
+        assert f"conversation-{case}-head" not in frames[0]["html"]
+
+
+async def test_a_tab_turning_to_a_case_page_gets_what_that_page_lacks_with_its_pieces(db, live, org):
+    """htmx's boosted navigation keeps the socket: the `page` message says what the tab shows now."""
+    base, _ = live
+    people, cookies = org
+    editor = people["editor"].actor
+    case = await make_conversation(db, editor.org_id, await make_channel(db, people["admin"]))
+    async with open_socket(base, cookies["editor"]) as ws:
+        await next_frame(ws, ("hello",))
+        page_seq = await last_seq(db, editor.org_id)  # the case page is read here ...
+        await conversations.assign(db, editor, case, editor.user_id)  # ... and this lands before the tab says so
+        seq = await last_seq(db, editor.org_id)
+        assert "-head" not in (await next_frame(ws, seq=seq))["html"]  # built for the dashboard it showed
+        await ws.send(json.dumps({"type": "page", "since": page_seq, "conversation_id": case}))
+        assert (await next_frame(ws, ("page",)))["seq"] == page_seq
+        replayed = await next_frame(ws)
+        assert replayed["seq"] == seq and f'id="conversation-{case}-head"' in replayed["html"]
+        await ws.send(json.dumps({"type": "page", "since": seq, "conversation_id": None}))  # back to the dashboard
+        await next_frame(ws, ("page",))
+        await conversations.assign(db, editor, case, None)
+        assert "-head" not in (await next_frame(ws, seq=seq + 1))["html"]
+
+
 async def test_the_handshake_is_refused_without_a_session_or_from_another_site(live, org):
     base, cookies = live[0], org[1]
     for cookie, origin in ((None, "same"), (cookies["editor"], "https://evil.example"), (cookies["editor"], None)):
         with pytest.raises(InvalidStatus) as refused:
             async with open_socket(base, cookie, origin=origin):
+                pass
+        assert refused.value.response.status_code == 403
+    for since, case in (("abc", None), (None, "12x"), (None, "-1")):  # not a seq, not a conversation id
+        with pytest.raises(InvalidStatus) as refused:
+            async with open_socket(base, cookies["editor"], since=since, case=case):
                 pass
         assert refused.value.response.status_code == 403
 
@@ -387,9 +440,9 @@ async def test_a_reconnect_storm_renders_each_event_once(db, live, org):
     hub, rendered = app.state.hub, []
     render = hub._render
 
-    def counted(event, locale, time_zone):  # the real render, noted
+    def counted(event, locale, time_zone, cases):  # the real render, noted
         rendered.append((event["seq"], locale))
-        return render(event, locale, time_zone)
+        return render(event, locale, time_zone, cases)
 
     hub._render = counted
     try:

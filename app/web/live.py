@@ -20,10 +20,11 @@ def _same_site(websocket: WebSocket) -> bool:
 
 async def endpoint(websocket: WebSocket) -> None:
     session = session_of(websocket)
-    since = websocket.query_params.get("since", "")
-    if session is None or not _same_site(websocket) or not (since == "" or since.isdigit()):
+    # since: the seq the page was rendered at; case: the conversation whose page it is
+    since, case = websocket.query_params.get("since", ""), websocket.query_params.get("case", "")
+    if session is None or not _same_site(websocket) or not all(v == "" or v.isdigit() for v in (since, case)):
         await websocket.close(code=1008)  # before accept: the client sees HTTP 403
         return
     await websocket.accept()
     await websocket.app.state.hub.serve(websocket, session.actor, websocket.state.session_token,
-                                       int(since) if since else None)
+                                       int(since) if since else None, int(case) if case else None)

@@ -47,12 +47,14 @@ async def test_anna_sees_a_new_mail_and_bjorns_change_without_reloading(page, br
 
 
 async def test_bjorn_sees_anna_working_on_a_case_and_writing(page, browser, server, db):
+    from app import conversations
+
     admin = await make_org(db, "Närvarande AB")
     org_id = admin.actor.org_id
     anna = await make_member(db, org_id, "editor", "Anna Lind")
     bjorn_email = unique_email("bjorn")
     await accounts.add_member(db, org_id, await accounts.create_user(db, bjorn_email, "Björn Ek", PASSWORD), "editor")
-    await _mail_arrives(db, org_id, await make_channel(db, admin), "Fel färg på tröjan")
+    conv = await _mail_arrives(db, org_id, await make_channel(db, admin), "Fel färg på tröjan")
     bjorn_context = await browser.new_context(base_url=server, locale="sv-SE")
     bjorn = await bjorn_context.new_page()
     try:
@@ -67,6 +69,11 @@ async def test_bjorn_sees_anna_working_on_a_case_and_writing(page, browser, serv
         await page.get_by_label("Svara kunden").fill("Hej! Vi skickar en ny.")
         await expect(bjorn.locator("#presence")).to_have_text("Anna Lind skriver ett svar", timeout=WAIT)
         await expect(page.locator("#presence")).to_have_text("Björn Ek arbetar med detta", timeout=WAIT)
+        # both came to the case by a link (one page turning into another on the same socket): its own pieces reach
+        # them, as the case page's pieces go only to the sockets showing it
+        await conversations.assign(db, admin.actor, conv, anna.actor.user_id)
+        for screen in (page, bjorn):
+            await expect(screen.locator(f"#conversation-{conv}-head")).to_contain_text("Anna Lind", timeout=WAIT)
 
         await page.get_by_role("link", name="Översikt").click()  # Anna leaves the case
         await expect(bjorn.locator("#presence")).to_have_text("", timeout=WAIT)
