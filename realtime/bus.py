@@ -1,10 +1,10 @@
 """The doorbell: one Redis pub/sub connection per web process, subscribed to the channel of each
 organisation this process holds sockets for.
 
-A message only says "org N has events up to seq S" (or "presence on conversation C changed",
-realtime/presence.py); the hub reads the events themselves from
-PostgreSQL. Pub/sub is at-most-once, so after every (re)connect the hub is told to catch up
-from the database, and its heartbeat catches a publish that never came.
+A message carries one committed event (org, seq, kind, payload), or says "presence on conversation C
+changed" (realtime/presence.py). The hub takes an event as carried when it is the next one it lacks and
+reads the rest from PostgreSQL, the truth: pub/sub is at-most-once, so after every (re)connect the hub
+is told to catch up from the database, and its heartbeat catches a publish that never came.
 """
 from __future__ import annotations
 

@@ -111,6 +111,8 @@ class Room:
     bell: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task | None = None
     presence_changed: set[int] = field(default_factory=set)  # conversations whose people to send
+    rung: int = 0  # the highest seq a doorbell told of
+    carried: dict[int, dict] = field(default_factory=dict)  # events the doorbell brought whole, by seq, not yet sent
 
 
 class _OneTransaction(Database):
@@ -299,7 +301,10 @@ class Hub:
         if "presence" in message:
             room.presence_changed.add(int(message["presence"]))
             room.bell.set()
-        elif int(message.get("seq", 0)) > room.last:
+        elif (seq := int(message.get("seq", 0))) > room.last:
+            room.rung = max(room.rung, seq)
+            if "payload" in message and len(room.carried) < self.replay_window:  # past that, the pump reads
+                room.carried[seq] = message
             room.bell.set()
 
     def _ring_all(self) -> None:
@@ -317,10 +322,20 @@ class Hub:
             except Exception:  # noqa: BLE001 - e.g. PostgreSQL away: the next bell or heartbeat retries
                 log.exception("realtime: delivering events failed", extra={"org_id": room.org_id})
 
-    async def _catch_up(self, room: Room) -> None:
-        """Deliver every committed event after the room's last one, in order (call with room.lock held)."""
+    async def _catch_up(self, room: Room, *, check: bool = False) -> None:
+        """Deliver every committed event after the room's last one, in order (call with room.lock held): the next
+        one as the doorbell carried it, if it did; else read from PostgreSQL, as is everything when `check`ing
+        (the heartbeat: a publish that was lost)."""
         while True:
-            events = await events_after(self.db, room.org_id, room.last, limit=self.replay_window)
+            if (carried := room.carried.pop(room.last + 1, None)) is not None:
+                events = [carried]
+            elif check or room.rung > room.last:
+                events = await events_after(self.db, room.org_id, room.last, limit=self.replay_window)
+                check = len(events) == self.replay_window  # more to read
+                if not events:
+                    break
+            else:
+                break
             for i, event in enumerate(events):
                 for later in events[i + 1:i + AHEAD]:  # a backlog renders side by side, and is sent in order
                     self._renders(later, room.clients)
@@ -330,8 +345,8 @@ class Hub:
                     for c in room.clients:
                         if c.actor.user_id == event["payload"]["user_id"]:
                             c.close(SESSION_CHANGED)
-            if len(events) < self.replay_window:  # all read; what commits meanwhile rings the bell again
-                return
+        for seq in [s for s in room.carried if s <= room.last]:  # read from PostgreSQL before their bell rang
+            del room.carried[seq]
 
     async def _replay(self, client: Client, since: int, upto: int | None = None) -> None:
         """The events after `since` (up to `upto`) for one socket; past the replay window, tell it to reload."""
@@ -470,7 +485,7 @@ class Hub:
         """Deliver any event whose publish was lost, end sockets whose session ended, then tell every
         socket the organisation's latest seq (so a client notices what it still lacks)."""
         async with room.lock:
-            await self._catch_up(room)
+            await self._catch_up(room, check=True)
             latest = room.last
         beat = frame("heartbeat", seq=latest)
         try:  # keep this process's presence alive; let a dead process's fade

@@ -306,6 +306,27 @@ async def test_the_heartbeat_carries_the_seq_and_brings_an_event_whose_publish_w
         assert (await next_frame(ws, ("heartbeat",)))["seq"] == latest
 
 
+async def test_a_doorbell_after_a_lost_one_brings_the_lost_event_too_without_a_heartbeat(db, settings, org):
+    """The doorbell carries each event; one that rings past a gap has the hub read what it lacks at once."""
+    quiet = dataclasses.replace(settings, web_port=free_port(), live_heartbeat_seconds=600)  # no heartbeat comes
+    _, stop = await start_web(quiet)
+    people, cookies = org
+    org_id = people["admin"].actor.org_id
+    channel = await make_channel(db, people["admin"])
+    try:
+        async with open_socket(quiet.base_url, cookies["editor"]) as ws:
+            start = (await next_frame(ws, ("hello",)))["seq"]
+            await make_conversation(Database(db.pool, None), org_id, channel, subject="Tyst ärende")  # never rung
+            await make_conversation(db, org_id, channel, subject="Hörbart ärende")
+            latest = await last_seq(db, org_id)
+            frames = await events_until(ws, latest)
+            assert [f["seq"] for f in frames] == list(range(start + 1, latest + 1))
+            html = "".join(f["html"] for f in frames)
+            assert html.index("Tyst ärende") < html.index("Hörbart ärende")
+    finally:
+        await stop()
+
+
 async def test_a_slow_consumer_is_closed_while_others_keep_receiving(db, live, org):
     base, app = live
     people, cookies = org

@@ -100,7 +100,8 @@ async def test_event_is_published_only_after_commit_and_never_for_a_rollback(db,
         # inside the transaction: nothing published yet
         assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3) is None
     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
-    assert json.loads(message["data"]) == {"org_id": org_id, "seq": seq, "kind": "member.away_changed"}
+    assert json.loads(message["data"]) == {"org_id": org_id, "seq": seq, "kind": "member.away_changed", "payload": {
+        "user_id": admin.actor.user_id, "away": True, "actor_id": admin.actor.user_id}}
     # the rolled-back event left no gap
     assert [e["seq"] for e in await events_after(db, org_id, seq - 1)] == [seq]
     await pubsub.aclose()
