@@ -60,6 +60,11 @@ def _token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def session_id(token: str) -> str:
+    """A session's name where the token itself must not go (Redis messages): its hash, in hex."""
+    return _token_hash(token).hex()
+
+
 # --- people and organisations ----------------------------------------------------------------
 
 
@@ -174,6 +179,7 @@ async def live_sessions(db: Database, tokens: set[str]) -> dict[str, tuple[int, 
 async def end_session(db: Database, token: str) -> None:
     async with db.transaction(None) as tx:
         await tx.execute("SELECT session_end($1)", _token_hash(token))
+    await db.sessions_changed(session=session_id(token))
 
 
 async def switch_organization(db: Database, token: str, org_id: int) -> None:
@@ -181,6 +187,7 @@ async def switch_organization(db: Database, token: str, org_id: int) -> None:
     async with db.transaction(None) as tx:
         if not await tx.fetchval("SELECT session_switch($1, $2)", _token_hash(token), org_id):
             raise NotFound()
+    await db.sessions_changed(session=session_id(token))  # its sockets belong to the organisation it left
 
 
 async def set_locale(db: Database, user_id: int, locale: str) -> None:
@@ -505,6 +512,7 @@ async def reset_password(db: Database, secret: str, token: str, password: str) -
         await tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, new_hash)
         # whoever knew the old password is logged out
         await tx.execute("SELECT sessions_end_for_user($1)", user_id)
+    await db.sessions_changed(user_id=user_id)
     return user_id
 
 

@@ -72,6 +72,10 @@ def events_channel(org_id: int) -> str:
     return f"samsyn:org:{org_id}:events"
 
 
+# Sessions that ended or moved to another organisation: every web process closes their sockets at once.
+SESSIONS_CHANNEL = "samsyn:sessions"
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
@@ -173,6 +177,16 @@ class Database:
         if row is None:
             raise NotFound()
         return row
+
+    async def sessions_changed(self, **which: Any) -> None:
+        """After commit: tell the web processes that sessions ended or changed (`session`: one, by its id;
+        `user_id`: all of a person's), so their sockets close now; each heartbeat would find out later anyway."""
+        if self.redis is None:
+            return
+        try:
+            await self.redis.publish(SESSIONS_CHANNEL, json.dumps(which))
+        except Exception as exc:  # noqa: BLE001 - the heartbeat closes them within one beat
+            log.warning("sessions change not told", extra={"error": repr(exc)})
 
     async def publish(self, events: list[dict]) -> None:
         """Ring the doorbell for committed events: {org_id, seq, kind, payload} on the organisation's channel

@@ -15,7 +15,7 @@ from typing import Callable
 
 import redis.asyncio as aioredis
 
-from app.db import events_channel
+from app.db import SESSIONS_CHANNEL, events_channel
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,11 @@ RETRY_SECONDS = (0.2, 0.5, 1, 2, 5)  # back-off while Redis is away
 
 
 class Bus:
-    def __init__(self, redis_url: str, on_event: Callable[[dict], None], on_reconnect: Callable[[], None]):
+    def __init__(self, redis_url: str, on_event: Callable[[dict], None], on_reconnect: Callable[[], None],
+                 on_sessions: Callable[[dict], None]):
         # No read timeout: the subscriber sits idle between events by design.
         self.redis = aioredis.from_url(redis_url, socket_connect_timeout=1)
-        self.on_event, self.on_reconnect = on_event, on_reconnect
+        self.on_event, self.on_reconnect, self.on_sessions = on_event, on_reconnect, on_sessions
         self.orgs: set[int] = set()
         self.pubsub = None
         self.task: asyncio.Task | None = None
@@ -62,6 +63,7 @@ class Bus:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.ping()  # connect now, so a Redis outage shows here
+                await pubsub.subscribe(SESSIONS_CHANNEL)
                 subscribed: set[int] = set()
                 # rooms opened while this ran were not told to a pubsub: subscribe them before taking over
                 while missing := self.orgs - subscribed:
@@ -73,7 +75,7 @@ class Bus:
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message and message["type"] == "message":
-                        self._ring(message["data"])
+                        self._ring(message["channel"], message["data"])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any Redis fault: reconnect with back-off
@@ -85,10 +87,13 @@ class Bus:
                 self.pubsub = None
                 await asyncio.shield(pubsub.aclose())
 
-    def _ring(self, data: bytes) -> None:
+    def _ring(self, channel: bytes, data: bytes) -> None:
         try:
-            event = json.loads(data)
-            event["org_id"] = int(event["org_id"])
-            self.on_event(event)
+            message = json.loads(data)
+            if channel == SESSIONS_CHANNEL.encode():
+                self.on_sessions(message)
+            else:
+                message["org_id"] = int(message["org_id"])
+                self.on_event(message)
         except (ValueError, KeyError, TypeError):
             log.warning("bus: malformed message", extra={"data": data[:200]})

@@ -86,6 +86,7 @@ class Client:
     def __post_init__(self):
         self.locale = pick_locale(self.actor.locale)
         self.own = user(self.actor.user_id)  # the audience of this person's own pieces
+        self.session = accounts.session_id(self.token)
 
     def push(self, f: Frame) -> None:
         if self.closing is not None:
@@ -167,7 +168,7 @@ class Hub:
         self.renders: OrderedDict[tuple, asyncio.Future] = OrderedDict()
         self.rooms: dict[int, Room] = {}
         self.rooms_lock = asyncio.Lock()
-        self.bus = Bus(redis_url, self._ring, self._ring_all)
+        self.bus = Bus(redis_url, self._ring, self._ring_all, self._sessions_changed)
         self.presence = Presence(db.redis)
         self.heartbeat_task: asyncio.Task | None = None
 
@@ -310,6 +311,13 @@ class Hub:
     def _ring_all(self) -> None:
         for room in self.rooms.values():
             room.bell.set()
+
+    def _sessions_changed(self, message: dict) -> None:
+        """Sessions ended (logout, password reset) or moved to another organisation: their sockets close now."""
+        for room in self.rooms.values():
+            for c in room.clients:
+                if c.session == message.get("session") or c.actor.user_id == message.get("user_id"):
+                    c.close(SESSION_CHANGED)
 
     async def _pump(self, room: Room) -> None:
         while True:

@@ -243,6 +243,44 @@ async def test_an_ended_session_is_refused_and_its_open_socket_closed(db, live, 
     await client.aclose()
 
 
+async def test_a_logout_or_password_reset_closes_the_sessions_sockets_at_once(db, settings, org):
+    """Not at the next heartbeat: the web processes are told when sessions end."""
+    from app import accounts
+
+    quiet = dataclasses.replace(settings, web_port=free_port(), live_heartbeat_seconds=600)  # no heartbeat comes
+    _, stop = await start_web(quiet)
+    people, _ = org
+    base = quiet.base_url
+    try:
+        kept, kept_client = await session_cookie(base, people["admin"].email)
+        ended, client = await session_cookie(base, people["editor"].email)
+        async with open_socket(base, ended) as ws, open_socket(base, kept) as other:
+            await next_frame(ws, ("hello",))
+            await next_frame(other, ("hello",))
+            csrf = csrf_from((await client.get("/")).text)
+            assert (await client.post("/logout", data={"csrf_token": csrf})).status_code == 303
+            with pytest.raises(ConnectionClosed) as closed:
+                await next_frame(ws, ("never",))
+            assert closed.value.rcvd.code == 4001
+            assert other.state.name == "OPEN"  # another person's session is untouched
+
+        first, second = [(await session_cookie(base, people["editor"].email)) for _ in range(2)]
+        async with open_socket(base, first[0]) as one, open_socket(base, second[0]) as two:
+            await next_frame(one, ("hello",))
+            await next_frame(two, ("hello",))
+            admin = people["admin"].actor
+            token = await accounts.reset_link_token(db, admin, settings.secret_key, people["editor"].actor.user_id)
+            await accounts.reset_password(db, settings.secret_key, token, "ett nytt lösenord 4711")
+            for ws in (one, two):  # every session of the person who got a new password
+                with pytest.raises(ConnectionClosed) as closed:
+                    await next_frame(ws, ("never",))
+                assert closed.value.rcvd.code == 4001
+        for c in (kept_client, client, first[1], second[1]):
+            await c.aclose()
+    finally:
+        await stop()
+
+
 async def test_a_socket_replays_what_happened_after_its_pages_seq(db, live, org):
     base = live[0]
     people, cookies = org
