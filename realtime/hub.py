@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 SESSION_CHANGED = 4001  # the session ended, or its role or organisation changed: load the page again
 TOO_SLOW = 4008  # the send queue overflowed: reconnect and replay from the last seq
 MAX_MESSAGE = 4096  # a client's messages are small JSON objects
+# A tab sends a message when it changes page, starts writing, sees a gap, or pings: far below this. A socket
+# past it (a runaway script, a flood) is closed with 1008 rather than replaying and reading for it.
+MESSAGES_PER_SECOND, MESSAGE_BURST = 10, 40
 # Membership changes that may take pieces away from a socket: its person must authenticate again.
 REAUTH_KINDS = {"member.role_changed", "member.removed"}
 AHEAD = 8  # while one event is sent, the renders of this many after it are under way
@@ -80,6 +84,8 @@ class Client:
     closing: int | None = None
     reader: asyncio.Task | None = None  # the task reading this socket's messages, while it does
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    allowance: float = MESSAGE_BURST  # messages it may still send now; refills at MESSAGES_PER_SECOND
+    counted_at: float = field(default_factory=time.monotonic)
     presence: dict | None = None  # {user_id, name, conversation_id, state} while on a conversation
     case: int | None = None  # the conversation whose page the tab shows: only its sockets get that page's pieces
 
@@ -94,6 +100,13 @@ class Client:
         if self.write(f) > self.limit:
             log.info("socket too slow, closed", extra={"user_id": self.actor.user_id})
             self.close(TOO_SLOW)
+
+    def may_send(self) -> bool:
+        """Take one message from the socket's allowance (a token bucket); False when it is spent."""
+        now = time.monotonic()
+        self.allowance = min(MESSAGE_BURST, self.allowance + (now - self.counted_at) * MESSAGES_PER_SECOND) - 1
+        self.counted_at = now
+        return self.allowance >= 0
 
     def close(self, code: int) -> None:
         if self.closing is None:
@@ -233,6 +246,9 @@ class Hub:
         while client.closing is None:
             received = await websocket.receive()
             if received["type"] == "websocket.disconnect":
+                return
+            if not client.may_send():
+                client.close(1008)  # too many messages: this socket only
                 return
             text = received.get("text")
             if text is None or len(text) > MAX_MESSAGE:

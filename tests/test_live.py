@@ -24,6 +24,7 @@ from app.serve import uvicorn_config
 from app.web.middleware import SESSION_COOKIE
 from devtools.services import free_port
 from realtime.fragments import MEMBERS, render_event
+from realtime.hub import MESSAGE_BURST
 from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org
 
 WAIT = 15  # seconds: generous, never an assertion about speed
@@ -464,7 +465,15 @@ async def test_garbage_closes_only_that_socket(live, org):
             with pytest.raises(ConnectionClosed) as closed:
                 await next_frame(binary, ("never",))
             assert closed.value.rcvd.code == 1003
-        await good.send(json.dumps({"type": "ping"}))
+        async with open_socket(base, cookies["viewer"]) as flood:
+            await next_frame(flood, ("hello",))
+            for _ in range(MESSAGE_BURST + 1):  # more at once than any tab sends
+                await flood.send(json.dumps({"type": "ping"}))
+            with pytest.raises(ConnectionClosed) as closed:
+                await next_frame(flood, ("never",))
+            assert closed.value.rcvd.code == 1008
+        for _ in range(MESSAGE_BURST // 2):  # a busy but honest tab stays
+            await good.send(json.dumps({"type": "ping"}))
         assert (await next_frame(good, ("heartbeat",)))["type"] == "heartbeat"
 
 
