@@ -10,8 +10,8 @@ of them reading in English), each logged in through the real `/login`. Web proce
 (`app.serve`'s uvicorn config, pinned with taskset to core 0); the sockets live in a load-generator
 process pinned to core 1, each opened as the dashboard opens it (`GET /` for the page's seq, then
 `/ws?since=<seq>` with the session cookie and Origin, docs/realtime.md). This process injects events
-through the domain (`conversations.assign`: a queue row, the case's head and history, ~1.9 KB a frame)
-and notes each event's commit time (the transaction helper's after-commit publish). Latency is from
+through the domain (`conversations.assign`: a queue row and the views' counts, ~1.4 KB a frame to a dashboard;
+the case page's own pieces go only to sockets showing that case, and none here does) and notes each event's commit time (the transaction helper's after-commit publish). Latency is from
 commit to the frame's arrival at each socket; loss and duplicates are counted per socket against the
 seqs injected.
 
@@ -438,13 +438,13 @@ class Bench:
         return self.conversations[self.next_conversation - 1]
 
     async def frame_bytes(self, seq: int) -> int:
-        """The size of an injected event's frame as a Swedish editor's socket gets it."""
+        """The size of an injected event's frame as a Swedish editor's socket on the dashboard gets it."""
         from app.db import events_after
         from realtime.hub import frame
         from realtime.fragments import render_event
 
         (event,) = await events_after(self.db, self.org_id, seq - 1, limit=1)
-        pieces = await render_event(self.db, event, "sv", "Europe/Stockholm")
+        pieces = await render_event(self.db, event, "sv", "Europe/Stockholm", cases=set())
         return len(frame("event", seq=seq, html="".join(p.html for p in pieces)).wire)
 
     # --- Samsyn's side of a scenario ---
