@@ -90,7 +90,9 @@ class Client:
     case: int | None = None  # the conversation whose page the tab shows: only its sockets get that page's pieces
 
     def __post_init__(self):
-        self.locale = pick_locale(self.actor.locale)
+        # what decides its frames, read once here, not for each of the thousands of frames a second
+        self.view = (pick_locale(self.actor.locale), self.actor.time_zone)  # the render it takes
+        self.role = (self.actor.is_admin, self.actor.can_edit)  # its frame, when no piece is personal or a page's
         self.own = user(self.actor.user_id)  # the audience of this person's own pieces
         self.session = accounts.session_id(self.token)
 
@@ -125,8 +127,17 @@ class Room:
     bell: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task | None = None
     presence_changed: set[int] = field(default_factory=set)  # conversations whose people to send
+    views: dict | None = None  # (locale, time zone) -> the cases its sockets show; None: to count again
     rung: int = 0  # the highest seq a doorbell told of
     carried: dict[int, dict] = field(default_factory=dict)  # events the doorbell brought whole, by seq, not yet sent
+
+
+def views_of(clients) -> dict[tuple, set]:
+    """(locale, time zone) -> the cases whose pages these sockets show."""
+    views: dict[tuple, set] = {}
+    for c in clients:
+        views.setdefault(c.view, set()).add(c.case)
+    return views
 
 
 class _OneTransaction(Database):
@@ -157,16 +168,18 @@ class Rendered:
         self.cases = {p.case for p in pieces or () if p.case is not None}
 
     def frame_for(self, c: Client) -> Frame:
-        key = (c.actor.is_admin, c.actor.can_edit, c.own if c.own in self.personal else None,
-               c.case if c.case in self.cases else None)
+        key = (c.role, c.own if c.own in self.personal else None, c.case if c.case in self.cases else None) \
+            if self.personal or self.cases else c.role
         f = self.frames.get(key)
         if f is None:
             if self.pieces is None:  # rendering failed: never a silent gap, the page reloads instead
                 f = frame("reload", seq=self.seq)
             else:
-                allowed = {MEMBERS, key[2], *((ADMINS,) if key[0] else ()), *((EDITORS,) if key[1] else ())}
+                (admin, editor), own, case = c.role, c.own, c.case
+                allowed = {MEMBERS, *((own,) if own in self.personal else ()), *((ADMINS,) if admin else ()),
+                           *((EDITORS,) if editor else ())}
                 f = frame("event", seq=self.seq, html="".join(
-                    p.html for p in self.pieces if p.audience in allowed and p.case in (None, key[3])))
+                    p.html for p in self.pieces if p.audience in allowed and p.case in (None, case)))
             self.frames[key] = f
         return f
 
@@ -293,6 +306,7 @@ class Hub:
                 if client.cursor < room.last:  # what the pump delivered meanwhile; after room.last it sends itself
                     await self._replay(client, client.cursor, upto=room.last)
                 room.clients.add(client)
+                room.views = None
                 client.push(frame("hello", seq=client.cursor, heartbeat=self.heartbeat_seconds))
                 # who is where now; later changes come through the pump, which waits for this lock
                 for conversation_id, people in (await self._everyone(org_id)).items():
@@ -305,6 +319,7 @@ class Hub:
     async def _leave(self, room: Room, client: Client) -> None:
         async with self.rooms_lock:
             room.clients.discard(client)
+            room.views = None
             room.holders -= 1
             if room.holders == 0 and self.rooms.get(room.org_id) is room:
                 del self.rooms[room.org_id]
@@ -362,8 +377,8 @@ class Hub:
                 break
             for i, event in enumerate(events):
                 for later in events[i + 1:i + AHEAD]:  # a backlog renders side by side, and is sent in order
-                    self._renders(later, room.clients)
-                await self._send(event, [c for c in room.clients if c.cursor < event["seq"]])
+                    self._renders(later, self._views(room))
+                await self._send(event, [c for c in room.clients if c.cursor < event["seq"]], self._views(room))
                 room.last = event["seq"]
                 if event["kind"] in REAUTH_KINDS:
                     for c in room.clients:
@@ -391,31 +406,34 @@ class Hub:
         until it), then what the page lacks is replayed with them; under the room's lock, so no live event
         comes between."""
         async with room.lock:
-            client.case = case
+            client.case, room.views = case, None
             client.push(frame("page", seq=since))
             if since < client.cursor:
                 await self._replay(client, since, upto=client.cursor)
 
-    def _renders(self, event: dict, clients) -> dict[tuple, asyncio.Future]:
-        """The event's renders these sockets need: one per locale and set of its conversations' pages shown."""
-        touched = cases_of(event)
-        wanted = {(c.locale, c.actor.time_zone): set() for c in clients}
-        for c in clients:
-            if c.case in touched:
-                wanted[c.locale, c.actor.time_zone].add(c.case)
-        return {(locale, zone): self._render_soon(event, locale, zone, frozenset(cases))
-                for (locale, zone), cases in wanted.items()}
+    @staticmethod
+    def _views(room: Room) -> dict[tuple, set]:
+        """The room's renders: (locale, time zone) -> the cases whose pages its sockets show, counted on change."""
+        if room.views is None:
+            room.views = views_of(room.clients)
+        return room.views
 
-    async def _send(self, event: dict, clients: list[Client]) -> None:
-        """Write the event's frame to each socket: the same bytes to every socket of one audience."""
+    def _renders(self, event: dict, views: dict[tuple, set]) -> dict[tuple, asyncio.Future]:
+        """The event's renders: one per view, with the pages of the conversations it touched that are shown."""
+        touched = cases_of(event)
+        return {view: self._render_soon(event, *view, frozenset(touched & cases)) for view, cases in views.items()}
+
+    async def _send(self, event: dict, clients: list[Client], views: dict[tuple, set] | None = None) -> None:
+        """Write the event's frame to each socket: the same bytes to every socket of one audience. `views`:
+        the renders these sockets take, if known (views_of)."""
         seq = event["seq"]
         # every locale's render at once: they wait on PostgreSQL side by side, not one after the other
-        renders = self._renders(event, clients)
+        renders = self._renders(event, views or views_of(clients))
         done = await asyncio.gather(*(asyncio.shield(f) for f in renders.values()))  # shielded: a socket that
         # goes away mid-replay leaves the render to the others
         rendered = dict(zip(renders, done, strict=True))
         for c in clients:
-            c.push(rendered[c.locale, c.actor.time_zone].frame_for(c))
+            c.push(rendered[c.view].frame_for(c))
             if c.cursor < seq:
                 c.cursor = seq
 
