@@ -140,13 +140,40 @@ def views_of(clients) -> dict[tuple, set]:
     return views
 
 
+class _ReadOnce:
+    """A read-only transaction whose reads are each run once: an event's renders in several locales (and with
+    several case pages) read the same rows, so the second render reads nothing."""
+
+    def __init__(self, tx):
+        self.tx, self.org_id, self.results = tx, tx.org_id, {}
+
+    async def _once(self, method: str, sql: str, args: tuple):
+        key = (method, sql, repr(args))  # the arguments are ids, lists of ids, text: repr tells them apart
+        if key not in self.results:
+            self.results[key] = await getattr(self.tx, method)(sql, *args)
+        found = self.results[key]
+        return list(found) if isinstance(found, list) else found  # a caller may sort its list
+
+    async def fetch(self, sql: str, *args):
+        return await self._once("fetch", sql, args)
+
+    async def fetchrow(self, sql: str, *args):
+        return await self._once("fetchrow", sql, args)
+
+    async def fetchval(self, sql: str, *args):
+        return await self._once("fetchval", sql, args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.tx, name)
+
+
 class _OneTransaction(Database):
-    """The database as one render sees it: its read-only reads in the organisation share one transaction,
-    so a render costs a round trip to PostgreSQL per query, not three (BEGIN, query, COMMIT)."""
+    """The database as one event's renders see it: their read-only reads in the organisation share one
+    transaction (a round trip to PostgreSQL per query, not three: BEGIN, query, COMMIT), each read once."""
 
     def __init__(self, db: Database, tx):
         super().__init__(db.pool, db.redis)
-        self.tx = tx
+        self.tx = _ReadOnce(tx)
 
     @contextlib.asynccontextmanager
     async def transaction(self, org_id, *, user_id=None, readonly=False):
@@ -192,6 +219,7 @@ class Hub:
         self.cached_renders = cached_renders
         # (org_id, seq, locale, time zone, case pages) -> the render, shared by the live path and every replay
         self.renders: OrderedDict[tuple, asyncio.Future] = OrderedDict()
+        self.rendering: set[asyncio.Task] = set()  # renders under way (a task needs a reference while it runs)
         self.rooms: dict[int, Room] = {}
         self.rooms_lock = asyncio.Lock()
         self.bus = Bus(redis_url, self._ring, self._ring_all, self._sessions_changed)
@@ -419,9 +447,27 @@ class Hub:
         return room.views
 
     def _renders(self, event: dict, views: dict[tuple, set]) -> dict[tuple, asyncio.Future]:
-        """The event's renders: one per view, with the pages of the conversations it touched that are shown."""
-        touched = cases_of(event)
-        return {view: self._render_soon(event, *view, frozenset(touched & cases)) for view, cases in views.items()}
+        """The event's renders: one per view, with the pages of the conversations it touched that are shown.
+        Each is made once per process while it is recent: one under way is awaited, not repeated (a page's rows
+        are read at render time, after the event committed, and every later change brings its own event, so a
+        kept render never leaves a page behind). Those not made yet are made together, from one read."""
+        touched, futures, missing = cases_of(event), {}, {}
+        for view, cases in views.items():
+            key = (event["org_id"], event["seq"], *view, frozenset(touched & cases))
+            future = self.renders.get(key)
+            if future is None:
+                future = missing[key] = self.renders[key] = asyncio.get_running_loop().create_future()
+                future.add_done_callback(lambda f, key=key: self._forget_failed(key, f))
+            else:
+                self.renders.move_to_end(key)
+            futures[view] = future
+        if missing:
+            task = asyncio.create_task(self._render(event, missing))
+            self.rendering.add(task)
+            task.add_done_callback(self.rendering.discard)
+            while len(self.renders) > self.cached_renders:
+                self.renders.popitem(last=False)
+        return futures
 
     async def _send(self, event: dict, clients: list[Client], views: dict[tuple, set] | None = None) -> None:
         """Write the event's frame to each socket: the same bytes to every socket of one audience. `views`:
@@ -437,34 +483,23 @@ class Hub:
             if c.cursor < seq:
                 c.cursor = seq
 
-    def _render_soon(self, event: dict, locale: str, time_zone: str, cases: frozenset[int]) -> asyncio.Future:
-        """The event rendered in a locale (with the pages of `cases`), once per process while it is recent: a
-        render already under way is awaited, not repeated (a page's rows are read at render time, after the
-        event committed, and every later change brings its own event, so a kept render never leaves a page
-        behind)."""
-        key = (event["org_id"], event["seq"], locale, time_zone, cases)
-        future = self.renders.get(key)
-        if future is None:
-            future = self.renders[key] = asyncio.ensure_future(self._render(event, locale, time_zone, cases))
-            future.add_done_callback(lambda f: self._forget_failed(key, f))
-            while len(self.renders) > self.cached_renders:
-                self.renders.popitem(last=False)
-        else:
-            self.renders.move_to_end(key)
-        return future
-
     def _forget_failed(self, key: tuple, future: asyncio.Future) -> None:
         if future.cancelled() or future.result().pieces is None:  # the next one tries again
             self.renders.pop(key, None)
 
-    async def _render(self, event: dict, locale: str, time_zone: str, cases: frozenset[int]) -> Rendered:
+    async def _render(self, event: dict, renders: dict[tuple, asyncio.Future]) -> None:
+        """Make each of the event's renders (keyed as in Hub.renders) in one read-only transaction."""
         try:
             async with self.db.transaction(event["org_id"], readonly=True) as tx:
-                return Rendered(event["seq"], await render_event(_OneTransaction(self.db, tx), event, locale,
-                                                                 time_zone, cases))
+                db = _OneTransaction(self.db, tx)
+                for (_, seq, locale, time_zone, cases), future in renders.items():
+                    future.set_result(Rendered(seq, await render_event(db, event, locale, time_zone, cases)))
         except Exception:  # noqa: BLE001 - never a silent gap: the page reloads instead
             log.exception("realtime: rendering failed", extra={"kind": event["kind"], "seq": event["seq"]})
-            return Rendered(event["seq"], None)
+        finally:
+            for future in renders.values():
+                if not future.done():
+                    future.set_result(Rendered(event["seq"], None))
 
     # --- presence ------------------------------------------------------------------------------------
 

@@ -23,9 +23,9 @@ from app.main import create_app
 from app.serve import uvicorn_config
 from app.web.middleware import SESSION_COOKIE
 from devtools.services import free_port
-from realtime.fragments import MEMBERS, render_event
+from realtime.fragments import MEMBERS, render_event, user
 from realtime.hub import MESSAGE_BURST
-from tests.factories import csrf_from, login, make_channel, make_conversation, make_member, make_org
+from tests.factories import PASSWORD, csrf_from, login, make_channel, make_conversation, make_member, make_org
 
 WAIT = 15  # seconds: generous, never an assertion about speed
 
@@ -147,6 +147,31 @@ async def test_a_viewer_never_gets_admin_pieces_and_same_audience_gets_same_byte
         assert to_viewer["html"] == "".join(p.html for p in pieces if p.audience == MEMBERS)
         assert 'id="channel-rows"' in to_admin["html"] and 'id="channel-rows"' not in to_viewer["html"]
 
+
+
+async def test_each_locale_gets_its_own_render_made_from_one_read(db, live, org):
+    """An event's Swedish and English renders share their reads: each equals a render of its own."""
+    from app import accounts
+
+    base, _ = live
+    people, cookies = org
+    editor = people["editor"].actor
+    email = f"english-{editor.org_id}@test.samsyn.se"
+    await accounts.add_member(db, editor.org_id, await accounts.create_user(db, email, "Emma Reed", PASSWORD,
+                                                                           locale="en"), "editor")
+    english, client = await session_cookie(base, email)
+    case = await make_conversation(db, editor.org_id, await make_channel(db, people["admin"]))
+    async with open_socket(base, cookies["editor"]) as sv, open_socket(base, english) as en:
+        await next_frame(sv, ("hello",))
+        await next_frame(en, ("hello",))
+        await conversations.assign(db, editor, case, editor.user_id)
+        seq = await last_seq(db, editor.org_id)
+        (event,) = await events_after(db, editor.org_id, seq - 1)
+        for ws, locale in ((sv, "sv"), (en, "en")):  # the Swedish editor also gets their own "mine" count
+            alone = await render_event(db, event, locale, "Europe/Stockholm", cases=set())
+            theirs = {MEMBERS, *((user(editor.user_id),) if locale == "sv" else ())}
+            assert (await next_frame(ws, seq=seq))["html"] == "".join(p.html for p in alone if p.audience in theirs)
+    await client.aclose()
 
 
 async def test_a_forum_visitors_details_reach_editors_sockets_and_never_a_viewers(db, live, org):
@@ -508,9 +533,9 @@ async def test_a_reconnect_storm_renders_each_event_once(db, live, org):
     hub, rendered = app.state.hub, []
     render = hub._render
 
-    def counted(event, locale, time_zone, cases):  # the real render, noted
-        rendered.append((event["seq"], locale))
-        return render(event, locale, time_zone, cases)
+    def counted(event, renders):  # the real render, noted
+        rendered.extend((seq, locale) for _, seq, locale, _, _ in renders)
+        return render(event, renders)
 
     hub._render = counted
     try:
