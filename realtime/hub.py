@@ -94,7 +94,6 @@ class Client:
         self.view = (pick_locale(self.actor.locale), self.actor.time_zone)  # the render it takes
         self.role = (self.actor.is_admin, self.actor.can_edit)  # its frame, when no piece is personal or a page's
         self.own = user(self.actor.user_id)  # the audience of this person's own pieces
-        self.session = accounts.session_id(self.token)
 
     def push(self, f: Frame) -> None:
         if self.closing is not None:
@@ -374,8 +373,8 @@ class Hub:
     def _sessions_changed(self, message: dict) -> None:
         """Sessions ended (logout, password reset) or moved to another organisation: their sockets close now."""
         for room in self.rooms.values():
-            for c in room.clients:
-                if c.session == message.get("session") or c.actor.user_id == message.get("user_id"):
+            for c in room.clients:  # rare: the token's hash is made here, not kept for every socket
+                if c.actor.user_id == message.get("user_id") or accounts.session_id(c.token) == message.get("session"):
                     c.close(SESSION_CHANGED)
 
     async def _pump(self, room: Room) -> None:
