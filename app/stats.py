@@ -35,16 +35,16 @@ PRESETS = ("this_week", "last_week", "last_30_days", "this_month", "last_month",
 GROUPINGS = ("day", "week", "month")
 KINDS = ("mail", "forum")
 # What a list behind a number shows: a predicate on the conversation's stored contribution s (stats_conversations,
-# what the roll-ups count, kept in the same transaction as every change), so a number and its list always agree.
-# The rare ones are the predicates of partial indexes (migration 0028): written here exactly as there.
+# what the roll-ups count, kept in the same transaction as every change), so a number and its list always agree;
+# and the roll-ups' count of it per day (d, a stats_daily row), which tells the list which days to read.
 MEASURES = {
-    "incoming": "NOT s.spam",
-    "answered": "NOT s.spam AND s.first_response IS NOT NULL",
-    "unanswered": "NOT s.spam AND s.first_response IS NULL AND NOT s.no_reply",
-    "in_target": "NOT s.spam AND s.in_target",
-    "resolved": "NOT s.spam AND cardinality(s.resolutions) > 0",
-    "no_reply": "s.no_reply AND NOT s.spam",
-    "spam": "s.spam",
+    "incoming": ("NOT s.spam", "d.incoming"),
+    "answered": ("NOT s.spam AND s.first_response IS NOT NULL", "d.answered"),
+    "unanswered": ("NOT s.spam AND s.first_response IS NULL AND NOT s.no_reply", "d.incoming - d.answered - d.no_reply"),
+    "in_target": ("NOT s.spam AND s.in_target", "d.in_target"),
+    "resolved": ("NOT s.spam AND cardinality(s.resolutions) > 0", "d.resolved"),
+    "no_reply": ("NOT s.spam AND s.no_reply", "d.no_reply"),
+    "spam": ("s.spam", "d.spam"),
 }
 MAX_DAYS = 3 * 366  # a longer period is refused: one screen, a few years at most
 
@@ -410,10 +410,21 @@ def table_rows(result: Report) -> list[tuple]:
 
 # --- the lists behind the numbers: base tables ------------------------------------------------------
 
-# The list pages through the period's stored contributions in order of arrival (keyset on created_at, id), with
-# only the conditions that apply written out, so the planner sees each as it is: an hour or a rare measure finds
-# its conversations by its own index (migration 0028) instead of reading the period's every one. The rows shown
-# come from the base tables.
+# A list page reads only the days that have its conversations: the roll-ups count them per day exactly for the
+# measure and the tag or group, assignee, channel, kind and weekday (for an hour, at most that hour's arrivals), so
+# however rare the measure, a page reads the contributions of the few days that hold its rows and no others.
+DAYS = """
+SELECT d.day, sum(CASE WHEN $10::int IS NULL THEN {count} ELSE least({count}, d.hours[$10 + 1]) END)::bigint AS n
+FROM stats_daily d JOIN channels ch ON ch.org_id = d.org_id AND ch.id = d.channel_id
+WHERE d.org_id = $1 AND d.tag_id = $2 AND d.group_id = $3 AND d.assignee_id = $4 AND d.day BETWEEN $5 AND $6
+  AND ($7::bigint IS NULL OR d.channel_id = $7)
+  AND ($8::text IS NULL OR CASE ch.kind WHEN 'forum' THEN 'forum' ELSE 'mail' END = $8)
+  AND ($9::int IS NULL OR extract(isodow FROM d.day) = $9)
+  AND ($10::int IS NULL OR d.hours[$10 + 1] > 0)
+GROUP BY 1 HAVING sum({count}) > 0 ORDER BY 1
+"""
+# Those days' contributions in order of arrival (keyset on created_at, id), with only the conditions that apply
+# written out; the rows shown come from the base tables.
 LIST = """
 SELECT v.id, v.case_number, v.kind, v.subject, v.created_at, v.first_response_at, v.sentiment,
        ch.name AS channel_name, a.name AS assignee_name,
@@ -425,16 +436,16 @@ SELECT v.id, v.case_number, v.kind, v.subject, v.created_at, v.first_response_at
                   WHERE e.org_id = v.org_id AND e.conversation_id = v.id AND e.kind = 'conversation.status_changed'
                     AND e.payload->>'status' = 'closed') END AS resolved_at
 FROM (SELECT s.* FROM stats_conversations s
-      WHERE s.org_id = $1 AND s.created_at >= $2 AND s.created_at < $3 AND (s.created_at, s.conversation_id) > ($4, $5)
+      WHERE s.org_id = $1 AND s.day = ANY($2::date[]) AND (s.created_at, s.conversation_id) > ($3, $4)
         AND {where}
-      ORDER BY s.created_at, s.conversation_id
-      LIMIT $6) s
+      ORDER BY s.day, s.created_at, s.conversation_id
+      LIMIT $5) s
 JOIN conversations v ON v.org_id = s.org_id AND v.id = s.conversation_id
 JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
 LEFT JOIN users a ON a.id = v.assignee_id
-ORDER BY s.created_at, s.conversation_id
+ORDER BY s.day, s.created_at, s.conversation_id
 """
-# The narrowing conditions on the contribution s, each with its parameter (numbered after LIST's six).
+# The narrowing conditions on the contribution s, each with its parameter (numbered after LIST's five).
 NARROWING = {
     "channel_id": "s.channel_id = ${}::bigint",
     "tag_id": "s.tag_ids @> ARRAY[${}::bigint]",
@@ -496,22 +507,40 @@ def cursor_of(row) -> str:
 
 async def conversations(db: Database, actor: AnyActor, drill: Drill, after: str | None = None,
                         limit: int = PAGE_SIZE) -> list:
-    """One page (in order of arrival) of exactly the conversations behind a number, read from the base tables."""
+    """One page (in order of arrival) of exactly the conversations behind a number."""
     require(actor, "stats.read")
     f = drill.filters
-    zone = ZoneInfo(actor.time_zone)
-    since = datetime.combine(f.start, datetime.min.time(), zone)
-    until = datetime.combine(f.end + timedelta(days=1), datetime.min.time(), zone)
     after_at, after_id = parse_cursor(after)
-    where, args = [MEASURES[drill.measure]], []
+    first = max(f.start, after_at.astimezone(ZoneInfo(actor.time_zone)).date())
+    predicate, count = MEASURES[drill.measure]
+    where, args = [predicate], []
     given = {"channel_id": f.channel_id, "tag_id": f.tag_id, "group_id": f.group_id, "assignee_id": f.assignee_id,
              "kind": drill.kind, "weekday": drill.weekday, "hour": drill.hour}
     for name, value in given.items():
         if value is not None:
             args.append(value)
-            where.append(NARROWING[name].format(6 + len(args)))
-    return await db.read(actor.org_id, LIST.format(where=" AND ".join(where)), actor.org_id, since, until,
-                         after_at, after_id, limit, *args)
+            where.append(NARROWING[name].format(5 + len(args)))
+    async with db.transaction(actor.org_id, readonly=True) as tx:
+        tag_group_of = dict(await tx.fetch("SELECT id, group_id FROM tags WHERE org_id = $1", actor.org_id))
+        dimension = _dimension(f, tag_group_of)
+        if dimension is None:
+            return []
+        hour = None if drill.measure == "spam" else drill.hour  # the roll-ups' hours count arrivals, not spam
+        counted = await tx.fetch(DAYS.format(count=count), actor.org_id, *dimension, f.assignee_id or 0, first, f.end,
+                                 f.channel_id, drill.kind, drill.weekday, hour)
+        rows: list = []
+        counted = list(counted)
+        while counted and len(rows) < limit:
+            # the next days that should hold the rest of the page (the cursor's own day counts for none: part of
+            # it was shown); counts can be more than the rows (an hour; a tag within a group), never fewer
+            days, enough = [], 0
+            while counted and enough < limit - len(rows):
+                day, n = counted.pop(0)
+                days.append(day)
+                enough += 0 if after is not None and day == first else n
+            rows += await tx.fetch(LIST.format(where=" AND ".join(where)), actor.org_id, days, after_at, after_id,
+                                   limit - len(rows), *args)
+        return rows
 
 
 CSV_COLUMNS = ("case_number", "channel", "created", "first_response", "resolved", "assignee", "tags", "sentiment")

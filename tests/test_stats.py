@@ -208,11 +208,16 @@ async def test_spam_and_no_reply_needed_stay_out_of_response_times(db):
     assert sum(mail.first_response) == 1 and mail.first_response[stats.BOUNDS.index(1800)] == 1
     assert mail.target_share == 1.0
     assert await drill_ids(db, admin.actor, period, measure="spam") == [spam, spam_answered]
+    # the list of an hour's spam: the roll-ups' hours count no spam, the list finds it all the same
+    night = await make_conversation(db, org, mailbox, at=local(2026, 3, 5, 3))
+    await case_tools.mark_spam(db, editor.actor, night)
+    assert await drill_ids(db, admin.actor, period, measure="spam", hour=3) == [night]
+    assert await drill_ids(db, admin.actor, period, measure="spam", hour=10, weekday=3) == [spam, spam_answered]
     assert await drill_ids(db, admin.actor, period, measure="no_reply") == [thanks]
     assert await drill_ids(db, admin.actor, period) == [thanks, answered]
     await case_tools.mark_spam(db, editor.actor, spam, False)  # not spam after all: it counts again
     mail = (await stats.report(db, admin.actor, period)).totals["mail"]
-    assert (mail.incoming, mail.spam) == (3, 1)
+    assert (mail.incoming, mail.spam) == (3, 2)
 
 
 async def test_filters_by_channel_tag_group_tag_and_assignee(db):

@@ -7,8 +7,8 @@
 --               150 rows per channel instead of 730. `weekdays` keeps the incoming per ISO weekday (Monday first),
 --               which a day row has by its date and a week or month would lose.
 -- stats_conversations.created_at   the conversation's arrival, so a list pages through the contributions in
---               order of arrival (keyset on created_at, id) with an index per rare measure: a year of "no reply
---               needed" reads those conversations, not the year's every one.
+--               order of arrival (keyset on created_at, id), reading only the days on which the roll-ups count
+--               its conversations: a year of Mondays 08-09 reads a Monday or two, not the year's every day.
 
 CREATE TABLE stats_spans (
     org_id          bigint NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -178,13 +178,8 @@ FROM conversations v WHERE v.org_id = s.org_id AND v.id = s.conversation_id;
 SELECT set_config('samsyn.stats_bulk', '', true);
 ALTER TABLE stats_conversations ALTER COLUMN created_at SET NOT NULL;
 
--- A list's page: the period's contributions in order of arrival, and for the measures and the hour that few
--- conversations meet, an index of their own, so the page is found without reading the period's others.
-CREATE INDEX stats_conversations_created_idx ON stats_conversations (org_id, created_at, conversation_id);
-CREATE INDEX stats_conversations_hour_idx ON stats_conversations (org_id, hour, created_at, conversation_id);
-CREATE INDEX stats_conversations_no_reply_idx ON stats_conversations (org_id, created_at, conversation_id)
-    WHERE no_reply AND NOT spam;
-CREATE INDEX stats_conversations_spam_idx ON stats_conversations (org_id, created_at, conversation_id) WHERE spam;
+-- A list's page: the contributions of the days that the roll-ups say hold its conversations, in order of arrival.
+CREATE INDEX stats_conversations_day_idx ON stats_conversations (org_id, day, created_at, conversation_id);
 
 CREATE OR REPLACE FUNCTION stats_touch(p_org_id bigint, p_conversation_id bigint) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
