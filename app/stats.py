@@ -408,7 +408,7 @@ def table_rows(result: Report) -> list[tuple]:
     return rows
 
 
-# --- the lists behind the numbers: base tables ------------------------------------------------------
+# --- the lists behind the numbers: the stored contributions, by the days the roll-ups point at ---------
 
 # A list page reads only the days that have its conversations: the roll-ups count them per day exactly for the
 # measure and the tag or group, assignee, channel, kind and weekday (for an hour, at most that hour's arrivals), so
