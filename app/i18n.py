@@ -51,6 +51,10 @@ class Formatter:
     def __init__(self, locale: str, time_zone: str = "Europe/Stockholm"):
         self.locale = Locale.parse(locale)
         self.tz = ZoneInfo(time_zone)
+        # Whole numbers by thousands with the locale's separator, as babel's pattern says (sv, en: #,##0.###),
+        # written directly: a statistics table formats thousands of counts, babel takes some 30 µs each.
+        grouped = self.locale.decimal_formats[None].grouping == (3, 3)
+        self._thousands = self.locale.number_symbols["latn"]["group"] if grouped else None
 
     def datetime(self, value: datetime, fmt: str = "short") -> str:
         return format_datetime(value, fmt, tzinfo=self.tz, locale=self.locale)
@@ -59,6 +63,8 @@ class Formatter:
         return format_date(value.astimezone(self.tz), fmt, locale=self.locale)
 
     def number(self, value: float | int) -> str:
+        if type(value) is int and value >= 0 and self._thousands is not None:
+            return f"{value:,}".replace(",", self._thousands)
         return format_decimal(value, locale=self.locale)
 
     def filesize(self, size: int) -> str:

@@ -1,9 +1,11 @@
-"""Statistics: volumes and response times per period, from the per-day roll-ups of migration 0026.
+"""Statistics: volumes and response times per period, from the roll-ups of migrations 0026 and 0028.
 
-The roll-ups (`stats_daily`) are kept by triggers in every transaction that changes what they count,
-so the screen reads a few thousand rows whatever the volume. The lists behind each number read the
-base tables through the view `stats_source`, which is also what the roll-ups are computed from:
-one definition, so a number and its list always agree.
+The roll-ups per day (`stats_daily`) and per ISO week and month (`stats_spans`) are kept by triggers in
+every transaction that changes what they count, so the screen reads whole months and weeks and only the
+days at a period's edges: a couple of hundred rows whatever the volume. Each conversation's contribution
+(`stats_conversations`, computed by the view `stats_source` from the base tables) is what the roll-ups
+add up, and the lists behind each number select from those same contributions: one definition, so a
+number and its list always agree.
 
 Definitions (stated on the screen's help too): figures are about the conversations that came in during
 the period, by their day of arrival in the organisation's time zone; weeks are ISO weeks. First response:
@@ -32,16 +34,17 @@ BOUNDS = (0, 60, 120, 180, 240, 300, 420, 600, 900, 1200, 1500, 1800, 2400, 3000
 PRESETS = ("this_week", "last_week", "last_30_days", "this_month", "last_month", "this_year", "custom")
 GROUPINGS = ("day", "week", "month")
 KINDS = ("mail", "forum")
-# What a list behind a number shows: a predicate on the conversation v (cheap, checked first) and one on its
-# contribution s as stats_source computes it from the base tables (checked only for rows that pass the first).
+# What a list behind a number shows: a predicate on the conversation's stored contribution s (stats_conversations,
+# what the roll-ups count, kept in the same transaction as every change), so a number and its list always agree;
+# and the roll-ups' count of it per day (d, a stats_daily row), which tells the list which days to read.
 MEASURES = {
-    "incoming": ("NOT v.spam", "true"),
-    "answered": ("NOT v.spam AND v.first_response_at IS NOT NULL", "true"),
-    "unanswered": ("NOT v.spam AND v.first_response_at IS NULL", "NOT s.no_reply"),
-    "in_target": ("NOT v.spam AND v.first_response_at IS NOT NULL", "s.in_target"),
-    "resolved": ("NOT v.spam", "cardinality(s.resolutions) > 0"),
-    "no_reply": ("NOT v.spam AND v.first_response_at IS NULL", "s.no_reply"),
-    "spam": ("v.spam", "true"),
+    "incoming": ("NOT s.spam", "d.incoming"),
+    "answered": ("NOT s.spam AND s.first_response IS NOT NULL", "d.answered"),
+    "unanswered": ("NOT s.spam AND s.first_response IS NULL AND NOT s.no_reply", "d.incoming - d.answered - d.no_reply"),
+    "in_target": ("NOT s.spam AND s.in_target", "d.in_target"),
+    "resolved": ("NOT s.spam AND cardinality(s.resolutions) > 0", "d.resolved"),
+    "no_reply": ("NOT s.spam AND s.no_reply", "d.no_reply"),
+    "spam": ("s.spam", "d.spam"),
 }
 MAX_DAYS = 3 * 366  # a longer period is refused: one screen, a few years at most
 
@@ -152,43 +155,88 @@ def _sums(column: str, n: int) -> str:
     return "ARRAY[" + ", ".join(f"sum(d.{column}[{i}])" for i in range(1, n + 1)) + "]::bigint[]"
 
 
+@dataclass(frozen=True)
+class Pieces:
+    """A period as the roll-ups hold it: whole months and ISO weeks (their first days) and the days left over."""
+
+    days: list[date]
+    weeks: list[date]
+    months: list[date]
+
+
+def pieces(start: date, end: date, grouping: str | None = None) -> Pieces:
+    """The fewest roll-up rows that add up to the days start–end: a whole month or week where it fits, days at
+    the edges. Grouped by week, months are not used (they cut weeks), grouped by month a week only inside one
+    month; grouped by day, only days. None: any."""
+    found = Pieces([], [], [])
+    day = start
+    while day <= end:
+        week_end = day + timedelta(days=6)
+        month_end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        if grouping in (None, "month") and day.day == 1 and month_end <= end:
+            found.months.append(day)
+            day = month_end
+        elif (grouping in (None, "week") or grouping == "month" and week_end.month == day.month) \
+                and day.weekday() == 0 and week_end <= end:
+            found.weeks.append(day)
+            day = week_end
+        else:
+            found.days.append(day)
+        day += timedelta(days=1)
+    return found
+
+
+def _rows(columns: str, daily_columns: str | None = None,
+          where: str = "d.tag_id = $2 AND d.group_id = $3 AND d.assignee_id = $4", n: int = 5) -> str:
+    """A period's roll-up rows ($1 organisation, `where`; $n channel or null, then its days, weeks and months, as
+    pieces() gives them) with these columns: the days from stats_daily, the weeks and months from stats_spans
+    (`daily_columns` where a day row says it otherwise)."""
+    where = f"d.org_id = $1 AND {where} AND (${n}::bigint IS NULL OR d.channel_id = ${n})"
+    return f"""(
+    SELECT d.day, d.channel_id, {daily_columns or columns} FROM stats_daily d
+    WHERE {where} AND d.day = ANY(${n + 1}::date[])
+    UNION ALL
+    SELECT d.day, d.channel_id, {columns} FROM stats_spans d
+    WHERE {where} AND (d.span = 'week' AND d.day = ANY(${n + 2}::date[])
+                       OR d.span = 'month' AND d.day = ANY(${n + 3}::date[]))
+) d"""
+
+
+COUNTS = ("incoming", "spam", "no_reply", "answered", "in_target", "resolved")
+
+
 # One row per (group of days, channel kind) with the counts and the histograms asked for, each summed bucket by
-# bucket with plain sum(): a period's few thousand rows are read once, without unnesting. What each use asks for
-# is all it pays for (each summed bucket costs on every row).
+# bucket with plain sum(): a period's rows are read once, without unnesting. What each use asks for is all it
+# pays for (each summed bucket costs on every row).
 def _by_period(histograms: tuple[str, ...]) -> str:
     return f"""
-SELECT date_trunc($8, d.day)::date AS key, ch.kind,
-       sum(d.incoming)::bigint AS incoming, sum(d.spam)::bigint AS spam, sum(d.no_reply)::bigint AS no_reply,
-       sum(d.answered)::bigint AS answered, sum(d.in_target)::bigint AS in_target,
-       sum(d.resolved)::bigint AS resolved
+SELECT date_trunc($9, d.day::timestamp)::date AS key, ch.kind,
+       {", ".join(f"sum(d.{c})::bigint AS {c}" for c in COUNTS)}
        {"".join(f", {_sums(h, len(BOUNDS))} AS {h}" for h in histograms)}
-FROM stats_daily d JOIN channels ch ON ch.org_id = d.org_id AND ch.id = d.channel_id
-WHERE d.org_id = $1 AND d.tag_id = $2 AND d.group_id = $3 AND d.assignee_id = $4 AND d.day BETWEEN $5 AND $6
-  AND ($7::bigint IS NULL OR d.channel_id = $7)
+FROM {_rows(", ".join((*COUNTS, *histograms)))}
+JOIN channels ch ON ch.org_id = $1 AND ch.id = d.channel_id
 GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 
 HISTOGRAMS = ("first_response", "first_response_open", "resolution")
 BY_PERIOD = {"all": _by_period(HISTOGRAMS), "counts": _by_period(()), "first_response": _by_period(("first_response",))}
-# Busiest weekdays and hours: only the counts.
+# Busiest weekdays and hours: the incoming per weekday (a day row's by its date) and per hour.
+_DAY_WEEKDAYS = "ARRAY[" + ", ".join(f"(extract(isodow FROM d.day) = {i})::int * d.incoming" for i in range(1, 8)) + "]"
 BY_WEEKDAY = f"""
-SELECT extract(isodow FROM d.day)::int AS key, ch.kind, sum(d.incoming)::bigint AS incoming,
-       {_sums("hours", 24)} AS hours
-FROM stats_daily d JOIN channels ch ON ch.org_id = d.org_id AND ch.id = d.channel_id
-WHERE d.org_id = $1 AND d.tag_id = $2 AND d.group_id = $3 AND d.assignee_id = $4 AND d.day BETWEEN $5 AND $6
-  AND ($7::bigint IS NULL OR d.channel_id = $7)
-GROUP BY 1, 2 ORDER BY 1, 2
+SELECT ch.kind, {_sums("weekdays", 7)} AS weekdays, {_sums("hours", 24)} AS hours
+FROM {_rows("d.weekdays, d.hours", f"{_DAY_WEEKDAYS} AS weekdays, d.hours")}
+JOIN channels ch ON ch.org_id = $1 AND ch.id = d.channel_id
+GROUP BY 1 ORDER BY 1
 """
 
 # Counts per tag and per tag group (whatever tag filter is chosen: each row is its own filter); summed first,
-# named after, read from the partial index of tag rows alone.
-BY_TAG = """
+# named after, read from the partial indexes of tag rows alone.
+BY_TAG = f"""
 SELECT n.tag_id, n.group_id, coalesce(t.name, g.name) AS name, tg.name AS tag_group, ch.kind, n.incoming
 FROM (SELECT d.tag_id, d.group_id, d.channel_id, sum(d.incoming)::bigint AS incoming
-      FROM stats_daily d
-      WHERE d.org_id = $1 AND (d.tag_id <> 0 OR d.group_id <> 0) AND d.assignee_id = $2 AND d.day BETWEEN $3 AND $4
-        AND ($5::bigint IS NULL OR d.channel_id = $5)
+      FROM {_rows("d.tag_id, d.group_id, d.incoming", where="(d.tag_id <> 0 OR d.group_id <> 0) AND d.assignee_id = $2",
+                  n=3)}
       GROUP BY 1, 2, 3) n
 JOIN channels ch ON ch.org_id = $1 AND ch.id = n.channel_id
 LEFT JOIN tags t ON t.org_id = $1 AND t.id = n.tag_id
@@ -282,14 +330,17 @@ async def report(db: Database, actor: AnyActor, filters: Filters, *, periods: st
     async with db.transaction(org_id, readonly=True) as tx:
         tag_group_of = dict(await tx.fetch("SELECT id, group_id FROM tags WHERE org_id = $1", org_id))
         dimension = _dimension(filters, tag_group_of) or (-1, -1)  # no roll-up rows have -1: nothing
-        common = (org_id, *dimension, filters.assignee_id or 0, filters.start, filters.end, filters.channel_id)
+        common = (org_id, *dimension, filters.assignee_id or 0, filters.channel_id)
+        anyhow = pieces(filters.start, filters.end)
         if periods:
-            by_period = await tx.fetch(BY_PERIOD[periods], *common, filters.grouping)
+            grouped_pieces = pieces(filters.start, filters.end, filters.grouping)
+            by_period = await tx.fetch(BY_PERIOD[periods], *common, grouped_pieces.days, grouped_pieces.weeks,
+                                       grouped_pieces.months, filters.grouping)
         if weekdays:
-            by_weekday = await tx.fetch(BY_WEEKDAY, *common)
+            by_weekday = await tx.fetch(BY_WEEKDAY, *common, anyhow.days, anyhow.weeks, anyhow.months)
         if tags:
-            by_tag = await tx.fetch(BY_TAG, org_id, filters.assignee_id or 0, filters.start, filters.end,
-                                    filters.channel_id)
+            by_tag = await tx.fetch(BY_TAG, org_id, filters.assignee_id or 0, filters.channel_id, anyhow.days,
+                                    anyhow.weeks, anyhow.months)
     grouped: dict[date, dict[str, Figures]] = {start: {k: Figures() for k in KINDS} for start in _period_starts(filters)}
     totals = {kind: Figures() for kind in KINDS}
     for row in by_period:
@@ -297,10 +348,13 @@ async def report(db: Database, actor: AnyActor, filters: Filters, *, periods: st
         grouped.setdefault(row["key"], {k: Figures() for k in KINDS})[kind].add(row)
         totals[kind].add(row)
     by_day = {d: {kind: Figures() for kind in KINDS} for d in range(1, 8)}
-    for row in by_weekday:
-        by_day[row["key"]]["mail" if row["kind"] == "mailbox" else "forum"].add(row)
-    for kind in KINDS:  # the hours come with the weekdays
-        totals[kind].hours = [sum((by_day[d][kind].hours or [0] * 24)[h] for d in by_day) for h in range(24)]
+    for kind in KINDS:
+        totals[kind].hours = [0] * 24
+    for row in by_weekday:  # the hours come with the weekdays
+        kind = "mail" if row["kind"] == "mailbox" else "forum"
+        for d in by_day:
+            by_day[d][kind].incoming += row["weekdays"][d - 1]
+        totals[kind].hours = [a + b for a, b in zip(totals[kind].hours, row["hours"], strict=True)]
     return Report(filters, sorted(grouped.items()), totals, by_day, by_tag)
 
 
@@ -354,11 +408,23 @@ def table_rows(result: Report) -> list[tuple]:
     return rows
 
 
-# --- the lists behind the numbers: base tables ------------------------------------------------------
+# --- the lists behind the numbers: the stored contributions, by the days the roll-ups point at ---------
 
-# The list reads the base tables: the period, channel, assignee, tags, weekday and hour straight from them, then
-# each remaining conversation's contribution through stats_source (OFFSET 0 keeps it a per-row lookup, so a
-# page stops after its rows instead of computing the whole period), in order of arrival.
+# A list page reads only the days that have its conversations: the roll-ups count them per day exactly for the
+# measure and the tag or group, assignee, channel, kind and weekday (for an hour, at most that hour's arrivals), so
+# however rare the measure, a page reads the contributions of the few days that hold its rows and no others.
+DAYS = """
+SELECT d.day, sum(CASE WHEN $10::int IS NULL THEN {count} ELSE least({count}, d.hours[$10 + 1]) END)::bigint AS n
+FROM stats_daily d JOIN channels ch ON ch.org_id = d.org_id AND ch.id = d.channel_id
+WHERE d.org_id = $1 AND d.tag_id = $2 AND d.group_id = $3 AND d.assignee_id = $4 AND d.day BETWEEN $5 AND $6
+  AND ($7::bigint IS NULL OR d.channel_id = $7)
+  AND ($8::text IS NULL OR CASE ch.kind WHEN 'forum' THEN 'forum' ELSE 'mail' END = $8)
+  AND ($9::int IS NULL OR extract(isodow FROM d.day) = $9)
+  AND ($10::int IS NULL OR d.hours[$10 + 1] > 0)
+GROUP BY 1 HAVING sum({count}) > 0 ORDER BY 1
+"""
+# Those days' contributions in order of arrival (keyset on created_at, id), with only the conditions that apply
+# written out; the rows shown come from the base tables.
 LIST = """
 SELECT v.id, v.case_number, v.kind, v.subject, v.created_at, v.first_response_at, v.sentiment,
        ch.name AS channel_name, a.name AS assignee_name,
@@ -369,27 +435,26 @@ SELECT v.id, v.case_number, v.kind, v.subject, v.created_at, v.first_response_at
             ELSE (SELECT max(e.created_at) FROM events e
                   WHERE e.org_id = v.org_id AND e.conversation_id = v.id AND e.kind = 'conversation.status_changed'
                     AND e.payload->>'status' = 'closed') END AS resolved_at
-FROM conversations v
-CROSS JOIN LATERAL (SELECT * FROM stats_source s WHERE s.org_id = v.org_id AND s.conversation_id = v.id OFFSET 0) s
+FROM (SELECT s.* FROM stats_conversations s
+      WHERE s.org_id = $1 AND s.day = ANY($2::date[]) AND (s.created_at, s.conversation_id) > ($3, $4)
+        AND {where}
+      ORDER BY s.day, s.created_at, s.conversation_id
+      LIMIT $5) s
+JOIN conversations v ON v.org_id = s.org_id AND v.id = s.conversation_id
 JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
 LEFT JOIN users a ON a.id = v.assignee_id
-WHERE v.org_id = $1 AND v.created_at >= $2 AND v.created_at < $3
-  AND (v.created_at, v.id) > ($4, $5)
-  AND ($6::bigint IS NULL OR v.channel_id = $6)
-  AND ($7::bigint IS NULL OR EXISTS (SELECT 1 FROM conversation_tags ct
-                                     WHERE ct.org_id = v.org_id AND ct.conversation_id = v.id AND ct.tag_id = $7))
-  AND ($8::bigint IS NULL OR EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id
-                                     AND t.id = ct.tag_id WHERE ct.org_id = v.org_id AND ct.conversation_id = v.id
-                                     AND t.group_id = $8))
-  AND ($9::bigint IS NULL OR v.assignee_id IS NOT DISTINCT FROM nullif($9, -1))
-  AND ($10::text IS NULL OR v.kind = $10)
-  AND ($11::int IS NULL OR extract(isodow FROM v.created_at AT TIME ZONE $14) = $11)
-  AND ($12::int IS NULL OR extract(hour FROM v.created_at AT TIME ZONE $14) = $12)
-  AND {base}
-  AND {computed}
-ORDER BY v.created_at, v.id
-LIMIT $13
+ORDER BY s.day, s.created_at, s.conversation_id
 """
+# The narrowing conditions on the contribution s, each with its parameter (numbered after LIST's five).
+NARROWING = {
+    "channel_id": "s.channel_id = ${}::bigint",
+    "tag_id": "s.tag_ids @> ARRAY[${}::bigint]",
+    "group_id": "s.group_ids @> ARRAY[${}::bigint]",
+    "assignee_id": "s.assignee_id IS NOT DISTINCT FROM nullif(${}::bigint, -1)",
+    "kind": "s.kind = ${}::text",
+    "weekday": "extract(isodow FROM s.day) = ${}::int",
+    "hour": "s.hour = ${}::smallint",
+}
 PAGE_SIZE = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -442,17 +507,40 @@ def cursor_of(row) -> str:
 
 async def conversations(db: Database, actor: AnyActor, drill: Drill, after: str | None = None,
                         limit: int = PAGE_SIZE) -> list:
-    """One page (in order of arrival) of exactly the conversations behind a number, read from the base tables."""
+    """One page (in order of arrival) of exactly the conversations behind a number."""
     require(actor, "stats.read")
     f = drill.filters
-    zone = ZoneInfo(actor.time_zone)
-    since = datetime.combine(f.start, datetime.min.time(), zone)
-    until = datetime.combine(f.end + timedelta(days=1), datetime.min.time(), zone)
     after_at, after_id = parse_cursor(after)
-    base, computed = MEASURES[drill.measure]
-    return await db.read(actor.org_id, LIST.format(base=base, computed=computed), actor.org_id, since, until,
-                         after_at, after_id, f.channel_id, f.tag_id, f.group_id, f.assignee_id, drill.kind,
-                         drill.weekday, drill.hour, limit, actor.time_zone)
+    first = max(f.start, after_at.astimezone(ZoneInfo(actor.time_zone)).date())
+    predicate, count = MEASURES[drill.measure]
+    where, args = [predicate], []
+    given = {"channel_id": f.channel_id, "tag_id": f.tag_id, "group_id": f.group_id, "assignee_id": f.assignee_id,
+             "kind": drill.kind, "weekday": drill.weekday, "hour": drill.hour}
+    for name, value in given.items():
+        if value is not None:
+            args.append(value)
+            where.append(NARROWING[name].format(5 + len(args)))
+    async with db.transaction(actor.org_id, readonly=True) as tx:
+        tag_group_of = dict(await tx.fetch("SELECT id, group_id FROM tags WHERE org_id = $1", actor.org_id))
+        dimension = _dimension(f, tag_group_of)
+        if dimension is None:
+            return []
+        hour = None if drill.measure == "spam" else drill.hour  # the roll-ups' hours count arrivals, not spam
+        counted = await tx.fetch(DAYS.format(count=count), actor.org_id, *dimension, f.assignee_id or 0, first, f.end,
+                                 f.channel_id, drill.kind, drill.weekday, hour)
+        rows: list = []
+        counted = list(counted)
+        while counted and len(rows) < limit:
+            # the next days that should hold the rest of the page (the cursor's own day counts for none: part of
+            # it was shown); counts can be more than the rows (an hour; a tag within a group), never fewer
+            days, enough = [], 0
+            while counted and enough < limit - len(rows):
+                day, n = counted.pop(0)
+                days.append(day)
+                enough += 0 if after is not None and day == first else n
+            rows += await tx.fetch(LIST.format(where=" AND ".join(where)), actor.org_id, days, after_at, after_id,
+                                   limit - len(rows), *args)
+        return rows
 
 
 CSV_COLUMNS = ("case_number", "channel", "created", "first_response", "resolved", "assignee", "tags", "sentiment")

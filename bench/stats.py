@@ -1,6 +1,6 @@
 """Statistics at volume: every statistics view at 1M conversations / 3M messages over two years.
 
-    .venv/bin/python -m bench.stats [--conversations 1000000] [--requests 40] [--check]
+    .venv/bin/python -m bench.stats [--conversations 1000000] [--requests 40] [--check] [--keep DIR]
 
 Its own PostgreSQL and Redis in a temporary directory (like the tests), migrated, one organisation
 filled by bench/volume.py (whose fill counts the roll-ups once at the end, as stats_rebuild()), the
@@ -9,17 +9,22 @@ app under uvicorn in this process, a login as the organisation's admin; then eac
 overall. The views: the screen with each preset and grouping, two years by week and by month, each
 filter (channel, tag group, tag, assignee), and the lists behind the numbers (first and a later page,
 narrowed to a week, a weekday, a measure). CSV downloads are left out, as the issue says.
-With --check, the roll-ups are compared with a recount from the stored contributions, and (slow) the
+With --check, the roll-ups are compared with a recount from the stored contributions (the weeks and months
+with the days summed), and (slow) the
 contributions of a sample of conversations with a fresh computation from the base tables.
+With --keep DIR, the servers' data stays in DIR: the first run fills it, later runs migrate it (a new
+migration runs on the filled data, as it would in production) and time the views again without a fill.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import time
 from datetime import date, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import asyncpg
@@ -29,7 +34,7 @@ import uvicorn
 from app.main import create_app
 from bench import volume
 from bench.pages import login, pct
-from devtools.services import migrated_settings, throwaway_servers
+from devtools.services import PostgresServer, RedisServer, free_port, migrated_settings, throwaway_servers
 
 SAMPLE_DIFFERS = """
 SELECT count(*) FROM (
@@ -42,6 +47,13 @@ SELECT count(*) FROM (
     (SELECT * FROM stats_daily WHERE org_id = $1 AND incoming + spam <> 0 EXCEPT ALL SELECT * FROM stats_recount($1, false))
     UNION ALL
     (SELECT * FROM stats_recount($1, false) EXCEPT ALL SELECT * FROM stats_daily WHERE org_id = $1 AND incoming + spam <> 0)
+) d
+"""
+SPANS_DIFFER = """
+SELECT count(*) FROM (
+    (SELECT * FROM stats_spans WHERE org_id = $1 AND incoming + spam <> 0 EXCEPT ALL SELECT * FROM stats_span_recount($1))
+    UNION ALL
+    (SELECT * FROM stats_span_recount($1) EXCEPT ALL SELECT * FROM stats_spans WHERE org_id = $1 AND incoming + spam <> 0)
 ) d
 """
 
@@ -85,18 +97,59 @@ def views(today: date, ids: dict) -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def kept_servers(directory: str):
+    """PostgreSQL and Redis with their data in `directory`, kept after the run (fresh ports each time)."""
+    root = Path(directory).resolve()
+    pg, redis = PostgresServer(root, free_port()), RedisServer(root, free_port())
+    try:
+        pg.start()
+        redis.start()
+        yield pg, redis
+    finally:
+        redis.stop()
+        pg.stop()
+
+
+async def reused(owner_url: str) -> volume.Volume | None:
+    """The organisation an earlier run filled in a kept database, or None when there is none yet."""
+    conn = await asyncpg.connect(owner_url)
+    try:
+        row = await conn.fetchrow(
+            """SELECT o.id, u.email FROM organizations o
+               JOIN memberships m ON m.org_id = o.id AND m.role = 'admin' JOIN users u ON u.id = m.user_id
+               WHERE o.name = $1 AND EXISTS (SELECT 1 FROM conversations v WHERE v.org_id = o.id)
+               ORDER BY o.id, u.id LIMIT 1""", volume.ORG_NAME)
+    finally:
+        await conn.close()
+    return row and volume.Volume(row["id"], row["email"], volume.PASSWORD, {}, 0)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=40, help="timed requests per view")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--check", action="store_true", help="compare the roll-ups with recounts (slow at 1M)")
+    parser.add_argument("--keep", metavar="DIR", help="keep the filled database in DIR and reuse it when there")
     args = parser.parse_args()
-    with throwaway_servers("samsyn-stats-") as servers:
+    with kept_servers(args.keep) if args.keep else throwaway_servers("samsyn-stats-") as servers:
+        t = time.perf_counter()
         settings = await migrated_settings(*servers, secret_key="bench", db_pool_max=20,
                                            login_attempts=10**6, login_attempts_per_address=10**6)
-        filled = await volume.fill(settings.database_owner_url, conversations=args.conversations, seed=args.seed,
-                                   log=lambda line: print(line, flush=True))
+        print(f"migrated in {time.perf_counter() - t:.0f} s", flush=True)
+        filled = await reused(settings.database_owner_url) if args.keep else None
+        if filled is not None:  # what a migration since the fill changed is vacuumed and analysed, as autovacuum would
+            t = time.perf_counter()
+            owner = await asyncpg.connect(settings.database_owner_url)
+            try:
+                await owner.execute(f"VACUUM (ANALYZE) {volume.STATS_TABLES}")
+            finally:
+                await owner.close()
+            print(f"reusing the fill in {args.keep}; VACUUM ANALYZE {time.perf_counter() - t:.0f} s", flush=True)
+        else:
+            filled = await volume.fill(settings.database_owner_url, conversations=args.conversations,
+                                       seed=args.seed, log=lambda line: print(line, flush=True))
         org_id = filled.org_id
         owner = await asyncpg.connect(settings.database_owner_url)
         try:
@@ -104,7 +157,9 @@ async def main() -> None:
                 """SELECT (SELECT count(*) FROM conversations WHERE org_id = $1) AS conversations,
                           (SELECT count(*) FROM messages WHERE org_id = $1) AS messages,
                           (SELECT count(*) FROM stats_daily WHERE org_id = $1) AS rollup_rows,
+                          (SELECT count(*) FROM stats_spans WHERE org_id = $1) AS span_rows,
                           (SELECT pg_total_relation_size('stats_daily')) AS rollup_bytes,
+                          (SELECT pg_total_relation_size('stats_spans')) AS span_bytes,
                           (SELECT pg_total_relation_size('stats_conversations')) AS contribution_bytes""", org_id)
             ids = {
                 "channel": await owner.fetchval("SELECT id FROM channels WHERE org_id = $1 AND kind = 'mailbox' "
@@ -120,15 +175,18 @@ async def main() -> None:
             if args.check:
                 t = time.perf_counter()
                 print(f"check: roll-ups vs recount of contributions: {await owner.fetchval(RECOUNT_DIFFERS, org_id)} "
+                      f"rows differ; weeks and months vs the days summed: {await owner.fetchval(SPANS_DIFFER, org_id)} "
                       f"rows differ; a 1/97 sample of contributions vs the base tables: "
                       f"{await owner.fetchval(SAMPLE_DIFFERS, org_id)} differ ({time.perf_counter() - t:.0f} s)",
                       flush=True)
         finally:
             await owner.close()
         print(f"filled: {counts['conversations']:,} conversations, {counts['messages']:,} messages; "
-              f"{counts['rollup_rows']:,} roll-up rows ({counts['rollup_bytes'] / 2**20:,.0f} MB), contributions "
-              f"{counts['contribution_bytes'] / 2**20:,.0f} MB; fill {filled.seconds['total']:.0f} s of which "
-              f"roll-ups {filled.seconds['statistics roll-ups']:.0f} s", flush=True)
+              f"{counts['rollup_rows']:,} day rows ({counts['rollup_bytes'] / 2**20:,.0f} MB), {counts['span_rows']:,} "
+              f"week and month rows ({counts['span_bytes'] / 2**20:,.0f} MB), contributions "
+              f"{counts['contribution_bytes'] / 2**20:,.0f} MB; " + (
+                  f"fill {filled.seconds['total']:.0f} s of which roll-ups {filled.seconds['statistics roll-ups']:.0f} s"
+                  if filled.seconds else "the kept fill"), flush=True)
 
         server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.web_port,
                                                log_level="warning"))

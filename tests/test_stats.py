@@ -208,11 +208,16 @@ async def test_spam_and_no_reply_needed_stay_out_of_response_times(db):
     assert sum(mail.first_response) == 1 and mail.first_response[stats.BOUNDS.index(1800)] == 1
     assert mail.target_share == 1.0
     assert await drill_ids(db, admin.actor, period, measure="spam") == [spam, spam_answered]
+    # the list of an hour's spam: the roll-ups' hours count no spam, the list finds it all the same
+    night = await make_conversation(db, org, mailbox, at=local(2026, 3, 5, 3))
+    await case_tools.mark_spam(db, editor.actor, night)
+    assert await drill_ids(db, admin.actor, period, measure="spam", hour=3) == [night]
+    assert await drill_ids(db, admin.actor, period, measure="spam", hour=10, weekday=3) == [spam, spam_answered]
     assert await drill_ids(db, admin.actor, period, measure="no_reply") == [thanks]
     assert await drill_ids(db, admin.actor, period) == [thanks, answered]
     await case_tools.mark_spam(db, editor.actor, spam, False)  # not spam after all: it counts again
     mail = (await stats.report(db, admin.actor, period)).totals["mail"]
-    assert (mail.incoming, mail.spam) == (3, 1)
+    assert (mail.incoming, mail.spam) == (3, 2)
 
 
 async def test_filters_by_channel_tag_group_tag_and_assignee(db):
@@ -300,6 +305,7 @@ async def test_rollups_equal_a_recount_from_the_base_tables_after_a_mix_of_chang
     await tags.untag(db, editor.actor, thread, tag)
     rows = await db.read(org, ROLLUPS_DIFFER, org)
     assert rows[0]["count"] == 0
+    assert (await db.read(org, SPANS_DIFFER, org))[0]["count"] == 0  # the weeks and months moved with the days
     recount = await db.read(org, "SELECT sum(incoming) AS n, sum(resolved) AS r FROM stats_recount($1, true) "
                                  "WHERE tag_id = 0 AND group_id = 0 AND assignee_id = 0", org)
     # seven conversations less one spam; the mail case closed once and the thread's official answer
@@ -314,14 +320,19 @@ async def test_rebuild_gives_the_same_sums(db, settings):
     case = await make_conversation(db, org, mailbox, at=local(2026, 3, 4, 10))
     await reply_at(db, editor, case, local(2026, 3, 4, 11))
     await conversations.set_status(db, editor.actor, case, "closed")
-    before = await db.read(org, "SELECT * FROM stats_daily WHERE org_id = $1 ORDER BY 1, 2, 3, 4, 5, 6", org)
+    await tags.tag(db, editor.actor, case, await tags.create_tag(db, admin.actor, "Faktura"))
+    await conversations.set_status(db, editor.actor, case, "open")
+    read = {t: f"SELECT * FROM {t} WHERE org_id = $1 ORDER BY 1, 2, 3, 4, 5, 6, 7" for t in ("stats_daily", "stats_spans")}
+    before = {t: await db.read(org, sql, org) for t, sql in read.items()}
     conn = await asyncpg.connect(settings.database_owner_url)
     try:
         await conn.execute("SELECT stats_rebuild($1)", org)
     finally:
         await conn.close()
-    after = await db.read(org, "SELECT * FROM stats_daily WHERE org_id = $1 ORDER BY 1, 2, 3, 4, 5, 6", org)
-    assert [dict(r) for r in after] == [dict(r) for r in before if r["incoming"] + r["spam"]]
+    for table, sql in read.items():
+        after = await db.read(org, sql, org)
+        assert [dict(r) for r in after] == [dict(r) for r in before[table] if r["incoming"] + r["spam"]], table
+    assert len(before["stats_spans"]) == 2 * 2 * 2  # week and month, everything and the tag, everyone and Anna
 
 
 def test_filters_refuse_a_period_that_ends_before_it_starts():
@@ -431,3 +442,143 @@ async def test_a_thread_moved_to_mail_counts_once_in_the_forum_it_began_in(db):
     assert (before.totals["forum"].incoming, before.totals["mail"].incoming) == (1, 0)
     assert (after.totals["forum"].incoming, after.totals["mail"].incoming) == (1, 0)
     assert await drill_ids(db, admin.actor, period) == [thread]
+
+
+# --- weeks and months beside the days (migration 0028) ----------------------------------------------
+
+SPANS_DIFFER = """
+SELECT count(*) FROM (
+    (SELECT * FROM stats_spans WHERE org_id = $1 AND incoming + spam <> 0 EXCEPT ALL SELECT * FROM stats_span_recount($1))
+    UNION ALL
+    (SELECT * FROM stats_span_recount($1) EXCEPT ALL SELECT * FROM stats_spans WHERE org_id = $1 AND incoming + spam <> 0)
+) differ
+"""
+
+
+def test_a_period_is_whole_months_and_weeks_and_the_days_at_its_edges():
+    # Wednesday 25 February to Wednesday 8 April 2026
+    start, end = date(2026, 2, 25), date(2026, 4, 8)
+    everything = stats.pieces(start, end)
+    assert everything.months == [date(2026, 3, 1)]
+    assert everything.weeks == []  # 30 March–5 April overlaps March, 6–12 April ends after the period
+    assert everything.days == [date(2026, 2, d) for d in range(25, 29)] + [date(2026, 4, d) for d in range(1, 9)]
+    by_week = stats.pieces(start, end, "week")
+    assert by_week.months == [] and by_week.weeks == [date(2026, 3, 2) + timedelta(weeks=w) for w in range(5)]
+    assert by_week.days == [date(2026, 2, d) for d in range(25, 29)] + [date(2026, 3, 1)] + \
+        [date(2026, 4, d) for d in range(6, 9)]
+    by_month = stats.pieces(start, end, "month")  # weeks only inside one month
+    assert by_month.months == [date(2026, 3, 1)] and by_month.weeks == []
+    assert stats.pieces(start, end, "day") == stats.Pieces([start + timedelta(days=d) for d in range(43)], [], [])
+    for grouping in (None, "day", "week", "month"):  # every day once, whatever the grouping
+        p = stats.pieces(start, end, grouping)
+        covered = p.days + [w + timedelta(days=d) for w in p.weeks for d in range(7)] + \
+            [m + timedelta(days=d) for m in p.months for d in range(31) if (m + timedelta(days=d)).month == m.month]
+        assert sorted(covered) == [start + timedelta(days=d) for d in range(43)], grouping
+
+
+async def test_a_period_cut_mid_week_and_mid_month_gives_the_daily_sums(db):
+    admin, editor, mailbox, forum = await setup(db)
+    org = admin.actor.org_id
+    area = await tags.create_group(db, admin.actor, "Område")
+    invoice = await tags.create_tag(db, admin.actor, "Faktura", area)
+    arrivals = [  # (local arrival, channel, minutes to the first reply or None, tagged)
+        (local(2026, 2, 24, 9), mailbox, 30, False),  # before the period
+        (local(2026, 2, 26, 9), mailbox, 30, True),  # Thursday of a week the period cuts
+        (local(2026, 3, 1, 10), mailbox, None, False),  # Sunday: the first of a whole month, last of a cut week
+        (local(2026, 3, 2, 8, 30), forum, 45, True),
+        (local(2026, 3, 9, 14), mailbox, 120, False),
+        (local(2026, 3, 18, 16), mailbox, 3000, True),
+        (local(2026, 3, 31, 23, 30), mailbox, None, False),
+        (local(2026, 4, 1, 0, 30), mailbox, 5, True),  # a whole week of a cut month
+        (local(2026, 4, 6, 12), forum, 10, False),
+        (local(2026, 4, 8, 23, 59), mailbox, 60, True),  # the period's last minute
+        (local(2026, 4, 9, 9), mailbox, 60, True),  # after the period
+    ]
+    cases = []
+    for at, channel, minutes, tagged in arrivals:
+        case = await make_conversation(db, org, channel, at=at)
+        cases.append(case)
+        if minutes is not None:
+            await reply_at(db, editor, case, at + timedelta(minutes=minutes))
+        if tagged:
+            await tags.tag(db, editor.actor, case, invoice)
+    start, end = date(2026, 2, 25), date(2026, 4, 8)
+
+    def zeros(figures: stats.Figures) -> dict:
+        return {k: (v if v is not None else [0] * len(stats.BOUNDS)) for k, v in vars(figures).items() if k != "hours"}
+
+    days = await stats.report(db, admin.actor, custom(start, end, "day"))
+    assert sum(k["mail"].incoming + k["forum"].incoming for _, k in days.periods) == 9
+    for grouping, first_day in (("week", lambda d: d - timedelta(days=d.weekday())), ("month", lambda d: d.replace(day=1))):
+        result = await stats.report(db, admin.actor, custom(start, end, grouping))
+        expected: dict[date, dict[str, stats.Figures]] = {}
+        for day, by_kind in days.periods:
+            for kind, figures in by_kind.items():
+                expected.setdefault(first_day(day), {k: stats.Figures() for k in stats.KINDS})[kind].add(
+                    {k: v for k, v in vars(figures).items() if v is not None})
+        assert [(s, {k: zeros(f) for k, f in by_kind.items()}) for s, by_kind in result.periods] == \
+            [(s, {k: zeros(f) for k, f in by_kind.items()}) for s, by_kind in sorted(expected.items())], grouping
+        assert {k: zeros(f) for k, f in result.totals.items()} == {k: zeros(f) for k, f in days.totals.items()}
+    weeks = await stats.report(db, admin.actor, custom(start, end, "week"))
+    assert [k["mail"].incoming for _, k in weeks.periods] == [2, 0, 1, 1, 0, 2, 1]  # W09 … W15
+    months = await stats.report(db, admin.actor, custom(start, end, "month"))
+    assert [(k["mail"].incoming, k["forum"].incoming) for _, k in months.periods] == [(1, 0), (4, 1), (2, 1)]
+    assert months.totals["mail"].answered == 5 and months.totals["mail"].percentile("first_response", 0.5) > 1800
+
+    # weekdays, hours and tags, read from whole months and weeks, equal the same read from the days alone
+    async def read(sql: str, *args, grouping: str | None) -> list:
+        p = stats.pieces(start, end, grouping)
+        return [dict(r) for r in await db.read(org, sql, org, *args, p.days, p.weeks, p.months)]
+
+    common = (0, 0, 0, None)
+    assert await read(stats.BY_WEEKDAY, *common, grouping=None) == await read(stats.BY_WEEKDAY, *common, grouping="day")
+    assert await read(stats.BY_TAG, 0, None, grouping=None) == await read(stats.BY_TAG, 0, None, grouping="day")
+    weekdays = {d: k["mail"].incoming + k["forum"].incoming for d, k in weeks.weekdays.items()}
+    assert weekdays == {1: 3, 2: 1, 3: 3, 4: 1, 5: 0, 6: 0, 7: 1} and sum(weekdays.values()) == 9
+    hours = [a + b for a, b in zip(weeks.totals["mail"].hours, weeks.totals["forum"].hours, strict=True)]
+    assert {h: n for h, n in enumerate(hours) if n} == {0: 1, 8: 1, 9: 1, 10: 1, 12: 1, 14: 1, 16: 1, 23: 2}
+    assert {(r["name"], r["kind"]): r["incoming"] for r in weeks.tags} == {
+        ("Område", "mailbox"): 4, ("Faktura", "mailbox"): 4, ("Område", "forum"): 1, ("Faktura", "forum"): 1}
+
+    # the lists behind those numbers, in order of arrival, page by page
+    period = custom(start, end, "week")
+    assert await drill_ids(db, admin.actor, period) == cases[1:-1]
+    for weekday, n in weekdays.items():
+        assert len(await drill_ids(db, admin.actor, period, weekday=weekday)) == n
+    assert await drill_ids(db, admin.actor, period, hour=23) == [cases[6], cases[9]]
+    assert await drill_ids(db, admin.actor, period, weekday=2, hour=23) == [cases[6]]
+    assert await drill_ids(db, admin.actor, custom(start, end, tag_id=invoice), kind="forum") == [cases[3]]
+    assert await drill_ids(db, admin.actor, custom(start, end, group_id=area), measure="unanswered") == []
+    assert await drill_ids(db, admin.actor, period, measure="unanswered") == [cases[2], cases[6]]
+
+
+async def test_a_write_moves_the_week_and_month_rows_in_its_transaction(db):
+    admin, editor, mailbox, _ = await setup(db)
+    org = admin.actor.org_id
+    area = await tags.create_group(db, admin.actor, "Område")
+    invoice = await tags.create_tag(db, admin.actor, "Faktura", area)
+    case = await make_conversation(db, org, mailbox, at=local(2026, 3, 5, 10))  # Thursday of 2026-W10
+
+    async def spans(**where) -> dict:
+        rows = await db.read(org, "SELECT * FROM stats_spans WHERE org_id = $1 AND tag_id = $2 AND group_id = 0 "
+                                  "AND assignee_id = $3", org, where.get("tag_id", 0), where.get("assignee_id", 0))
+        return {(r["span"], r["day"]): r for r in rows}
+
+    before = await spans()
+    assert set(before) == {("week", date(2026, 3, 2)), ("month", date(2026, 3, 1))}
+    week, month = before[("week", date(2026, 3, 2))], before[("month", date(2026, 3, 1))]
+    assert (week["incoming"], week["answered"], week["weekdays"], week["hours"][10]) == (1, 0, [0, 0, 0, 1, 0, 0, 0], 1)
+    assert dict(month) | {"span": "week", "day": date(2026, 3, 2)} == dict(week)
+    await reply_at(db, editor, case, local(2026, 3, 5, 10, 20))
+    await tags.tag(db, editor.actor, case, invoice)
+    await conversations.assign(db, editor.actor, case, editor.actor.user_id)
+    after = await spans()
+    for key in after:
+        assert after[key]["answered"] == 1 and after[key]["first_response"][stats.BOUNDS.index(1200)] == 1
+    assert (await spans(tag_id=invoice))[("month", date(2026, 3, 1))]["incoming"] == 1
+    assert (await spans(assignee_id=editor.actor.user_id))[("week", date(2026, 3, 2))]["incoming"] == 1
+    await case_tools.mark_spam(db, editor.actor, case)
+    moved = await spans()
+    assert [(r["incoming"], r["spam"], r["answered"], r["weekdays"]) for r in moved.values()] == \
+        [(0, 1, 0, [0] * 7)] * 2
+    assert (await db.read(org, SPANS_DIFFER, org))[0]["count"] == 0

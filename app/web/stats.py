@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import pygal
 from markupsafe import Markup
@@ -18,8 +18,11 @@ from app.web.base import actor_of, error_text, login_required, page, t
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"), N_("Sunday"))
 
 
-def list_url(filters: stats.Filters, **narrow) -> str:
-    return "/stats/conversations?" + urlencode(filters.query(**narrow))
+def list_urls(filters: stats.Filters):
+    """The links to the lists behind the numbers for these filters: list_urls(f)(kind=..., period=...), as
+    filters.query(**narrow) encoded. The filters' part is encoded once: a two-year table has thousands of links."""
+    base = "/stats/conversations?" + urlencode(filters.query())
+    return lambda **narrow: base + "".join(f"&{k}={quote_plus(str(v))}" for k, v in narrow.items() if v is not None)
 
 
 def duration(seconds: float | None) -> str:
@@ -38,13 +41,29 @@ def duration(seconds: float | None) -> str:
 
 # pygal writes its own <style>, <script> and style attributes into the SVG; the page's CSP refuses inline
 # ones, so they go, and static/app.css styles the chart's classes instead.
-_INLINE = re.compile(r"<defs>.*?</defs>|<!--.*?-->| style=\"[^\"]*\"", re.S)
+# Nor does a bar's link need its address again as a description.
+_INLINE = re.compile(r"<defs>.*?</defs>|<!--.*?-->| style=\"[^\"]*\"|<desc class=\"xlink\">[^<]*</desc>", re.S)
 
 
-def _chart(kind, labels: list[str], series: list[tuple[str, list[dict]]], **options) -> Markup:
-    chart = kind(js=[], css=[], no_prefix=True, disable_xml_declaration=True, print_values=True,
+class _Bar(pygal.Bar):
+    """pygal's bar chart without the coordinates it writes into every bar for its tooltip script, which the page
+    does not load (the CSP would refuse it): each bar keeps its value and label for a screen reader."""
+
+    def _tooltip_data(self, node, value, x, y, classes=None, xlabel=None):
+        self.svg.node(node, "desc", class_="value").text = value
+        if xlabel:
+            self.svg.node(node, "desc", class_="x_label").text = str(xlabel)
+
+
+MANY = 48  # more bars than this (a month of days, mail and forum): no number on each bar, a label on every few
+
+
+def _chart(labels: list[str], series: list[tuple[str, list[dict]]]) -> Markup:
+    many = len(labels) * len(series) > MANY
+    chart = _Bar(js=[], css=[], no_prefix=True, disable_xml_declaration=True, print_values=not many,
                  print_zeroes=False, legend_at_bottom=True, show_legend=len(series) > 1, height=260, width=760,
-                 margin=10, show_y_guides=True, **options)
+                 margin=10, show_y_guides=True, x_labels_major_every=-(-len(labels) // 12) if many else None,
+                 show_minor_x_labels=not many, truncate_label=-1)
     chart.x_labels = labels
     for name, values in series:
         chart.add(name, values)
@@ -52,8 +71,8 @@ def _chart(kind, labels: list[str], series: list[tuple[str, list[dict]]], **opti
     return Markup(_INLINE.sub("", chart.render(is_unicode=True)).replace("<title>Pygal</title>", ""))
 
 
-def _bar(value: int, href: str, label: str) -> dict:
-    return {"value": value, "xlink": {"href": href}, "label": label}
+def _bar(value: float, href: str) -> dict:
+    return {"value": value, "xlink": {"href": href}}  # its label is the x-axis label, which each bar carries
 
 
 # Each chart is its own request (loaded by the page once it shows), asking the roll-ups only for what it draws:
@@ -69,26 +88,26 @@ CHARTS = {  # name → (which per-period sums, whether the weekdays)
 def chart(request: Request, result: stats.Report, name: str) -> Markup:
     """Incoming per period (mail and forum), the median first response per period, busiest weekdays or hours."""
     f = result.filters
+    list_url = list_urls(f)
     kinds = [("mail", t(request, "Mail")), ("forum", t(request, "Forum"))]
     labels = [stats.period_label(start, f.grouping) for start, _ in result.periods]
     if name == "incoming":
-        return _chart(pygal.Bar, labels, [
-            (label, [_bar(by_kind[kind].incoming, list_url(f, period=start, kind=kind),
-                          stats.period_label(start, f.grouping)) for start, by_kind in result.periods])
-            for kind, label in kinds])
+        return _chart(labels, [
+            (label, [_bar(by_kind[kind].incoming, list_url(period=start, kind=kind))
+                     for start, by_kind in result.periods]) for kind, label in kinds])
     if name == "first_response":
-        return _chart(pygal.Bar, labels, [
-            (label, [{"value": round((by_kind[kind].percentile("first_response", 0.5) or 0) / 3600, 1),
-                      "xlink": {"href": list_url(f, period=start, kind=kind, measure="answered")}}
+        return _chart(labels, [
+            (label, [_bar(round((by_kind[kind].percentile("first_response", 0.5) or 0) / 3600, 1),
+                          list_url(period=start, kind=kind, measure="answered"))
                      for start, by_kind in result.periods]) for kind, label in kinds])
     if name == "weekdays":
         days = [t(request, d)[:3] for d in WEEKDAYS]
-        return _chart(pygal.Bar, days, [
-            (label, [_bar(result.weekdays[d][kind].incoming, list_url(f, weekday=d, kind=kind), days[d - 1])
+        return _chart(days, [
+            (label, [_bar(result.weekdays[d][kind].incoming, list_url(weekday=d, kind=kind))
                      for d in range(1, 8)]) for kind, label in kinds])
     hours = [sum(result.totals[kind].hours[h] for kind in stats.KINDS) for h in range(24)]
-    return _chart(pygal.Bar, [str(h) for h in range(24)], [
-        (t(request, "Incoming"), [_bar(n, list_url(f, hour=h), f"{h:02d}") for h, n in enumerate(hours)])])
+    return _chart([str(h) for h in range(24)], [
+        (t(request, "Incoming"), [_bar(n, list_url(hour=h)) for h, n in enumerate(hours)])])
 
 
 @login_required
@@ -119,7 +138,7 @@ async def index(request: Request) -> Response:
     form.update({"preset": filters.preset, "from": filters.start.isoformat(), "to": filters.end.isoformat(),
                  "grouping": filters.grouping})
     return page(request, "pages/stats.html", result=result, form=form, options=options, presets=stats.PRESETS,
-                chart_query=urlencode(filters.query()), list_url=lambda **narrow: list_url(filters, **narrow),
+                chart_query=urlencode(filters.query()), list_url=list_urls(filters),
                 table_url="/stats.csv?" + urlencode(filters.query()), duration=duration,
                 period_label=stats.period_label, weekdays=WEEKDAYS)
 
