@@ -4,8 +4,8 @@ Every customer message (a mail, a forum visitor's post or comment) gets a "senti
 transaction that stores it; the worker scores it with app.sentiment and stores the label on the message.
 A sweep scores whatever is still unscored (older data, jobs that gave up), and so does
 `python -m app.manage score-sentiment`. An editor's correction is kept beside the machine's label and
-wins. The figures come from per-day roll-ups that triggers keep exact (migration 0025); the drill-down
-reads the messages themselves.
+wins. The figures come from roll-ups per day, ISO week and month that triggers keep exact (migrations 0025
+and 0029); the drill-down reads the messages themselves.
 """
 from __future__ import annotations
 
@@ -219,9 +219,13 @@ class Row:
         return None if now is None or before is None else now - before
 
 
-# Each roll-up by day and by month: (days, months). The months hold whole calendar months.
-ROLL_UPS = {"channel": ("sentiment_days", "sentiment_months"), "tag": ("sentiment_tag_days", "sentiment_tag_months"),
-            "group": ("sentiment_group_days", "sentiment_group_months")}
+# Each roll-up by day, ISO week and calendar month (migrations 0025, 0029); the weeks and months hold whole ones.
+ROLL_UPS = {"channel": {"day": "sentiment_days", "week": "sentiment_weeks", "month": "sentiment_months"},
+            "tag": {"day": "sentiment_tag_days", "week": "sentiment_tag_weeks", "month": "sentiment_tag_months"},
+            "group": {"day": "sentiment_group_days", "week": "sentiment_group_weeks", "month": "sentiment_group_months"}}
+# The roll-ups a period is read from: the weekly bars need units within one week (weeks and days), the monthly
+# bars units within one month (months and days: a week may span two), a total anything.
+GRAINS = {"week": ("week",), "month": ("month",), None: ("month", "week")}
 
 
 def _kind(f: Filters) -> str:
@@ -238,32 +242,34 @@ def _filters(f: Filters, args: list) -> str:
     return where
 
 
-def pieces(start: date, end: date, months: bool = True) -> list[tuple[str, date, date]]:
-    """Days start..end as the whole calendar months within (read from the month roll-ups) and the days around them."""
-    first = start if start.day == 1 else _add_months(start.replace(day=1), 1)
-    after = _add_months(end.replace(day=1), 1)
-    stop = after if end == after - timedelta(days=1) else end.replace(day=1)  # the first day not in a whole month
-    if not months or first >= stop:
+def pieces(start: date, end: date, grains: tuple[str, ...] = ("month", "week")) -> list[tuple[str, date, date]]:
+    """Days start..end as the whole units of the first grain within, their edges as the next grain's, and so on
+    down to days: (grain, first day, last day) each."""
+    if not grains:
         return [("day", start, end)]
-    found = [("month", first, stop - timedelta(days=1))]
-    if start < first:
-        found.insert(0, ("day", start, first - timedelta(days=1)))
-    if stop <= end:
-        found.append(("day", stop, end))
-    return found
+    grain, finer = grains[0], grains[1:]
+    first = bucket_of(start, grain)
+    first = start if first == start else bucket_end(first, grain) + timedelta(days=1)
+    last = bucket_end(bucket_of(end, grain), grain)
+    last = end if last == end else bucket_of(end, grain) - timedelta(days=1)
+    if first > last:
+        return pieces(start, end, finer)
+    return ((pieces(start, first - timedelta(days=1), finer) if start < first else []) + [(grain, first, last)]
+            + (pieces(last + timedelta(days=1), end, finer) if last < end else []))
 
 
 def _summed(kind: str, f: Filters, args: list, periods: list[tuple[bool, date, date]], key: str,
-            months: bool = True) -> str:
-    """Messages and corrections of one roll-up per key, `now` (which period) and label, over the periods."""
+            bars: str | None = None) -> str:
+    """Messages and corrections of one roll-up per key, `now` (which period) and label, over the periods (read for
+    weekly or monthly bars, or, `bars` None, for totals)."""
     where = _filters(f, args)
     parts = []
     for now, start, end in periods:
-        for grain, lo, hi in pieces(start, end, months):
-            table, at = (ROLL_UPS[kind][0], "day") if grain == "day" else (ROLL_UPS[kind][1], "month")
+        for grain, lo, hi in pieces(start, end, GRAINS[bars]):
             args.extend((lo, hi))
-            parts.append(f"SELECT {key.format(at=f'd.{at}')} AS key, {now} AS now, d.label, d.messages, d.corrected "
-                         f"FROM {table} d WHERE d.org_id = $1 AND d.{at} BETWEEN ${len(args) - 1} AND ${len(args)}{where}")
+            parts.append(f"SELECT {key.format(at=f'd.{grain}')} AS key, {now} AS now, d.label, d.messages, d.corrected "
+                         f"FROM {ROLL_UPS[kind][grain]} d WHERE d.org_id = $1 "
+                         f"AND d.{grain} BETWEEN ${len(args) - 1} AND ${len(args)}{where}")
     return (f"SELECT key, now, label, sum(messages)::int AS n, sum(corrected)::int AS c "
             f"FROM ({' UNION ALL '.join(parts)}) d GROUP BY 1, 2, 3")
 
@@ -280,7 +286,7 @@ async def figures(db: Database, org_id: int, f: Filters) -> dict:
     async with db.transaction(org_id, readonly=True) as tx:
         args: list = [org_id]
         by_bucket = await tx.fetch(_summed(_kind(f), f, args, periods[:1], f"date_trunc('{f.by}', {{at}})::date",
-                                           months=f.by == "month"), *args)
+                                           f.by), *args)
         args = [org_id]
         by_channel = await tx.fetch(f"""SELECT d.*, ch.name FROM ({_summed(_kind(f), f, args, periods, 'd.channel_id')}) d
                                         JOIN channels ch ON ch.org_id = $1 AND ch.id = d.key""", *args)
@@ -406,7 +412,7 @@ async def _sliver(db: Database, org_id: int, f: Filters, label: str) -> bool:
     narrow = (await count(db, org_id, f, label)).total
     wide = (await count(db, org_id, Filters(f.start, f.end, f.by, f.channel_id), label)).total
     kind = _kind(f)
-    ever = await db.read_one(org_id, EVER.format(table=ROLL_UPS[kind][1], column=f"{kind}_id"),
+    ever = await db.read_one(org_id, EVER.format(table=ROLL_UPS[kind]["month"], column=f"{kind}_id"),
                              org_id, f.tag_id if kind == "tag" else f.group_id)
     return ever[0] < PAGE * wide / max(narrow, 1)
 

@@ -89,14 +89,69 @@ async def test_counts_per_month_and_change_against_the_month_before(db, known):
     assert (_shares(total.now), _shares(total.before)) == ((2, 1, 2, 0), (1, 0, 1, 0))
     assert total.change("neg") == pytest.approx(40.0 - 50.0)
     assert total.change("pos") == pytest.approx(40.0 - 50.0)
-    # whole months come from the month roll-ups, the days around them from the days'
-    assert barometer.pieces(date(2026, 2, 11), date(2026, 4, 3)) == [
+    # monthly bars: whole months from the month roll-ups, the days around them from the days'
+    assert barometer.pieces(date(2026, 2, 11), date(2026, 4, 3), ("month",)) == [
         ("day", date(2026, 2, 11), date(2026, 2, 28)), ("month", date(2026, 3, 1), date(2026, 3, 31)),
         ("day", date(2026, 4, 1), date(2026, 4, 3))]
     mixed = await barometer.figures(db, known["org_id"], Filters(date(2026, 2, 11), date(2026, 4, 3), "month"))
     assert [(first, _shares(c)) for first, c in mixed["buckets"]] == [
         (date(2026, 2, 1), (0, 0, 1, 0)), (date(2026, 3, 1), (2, 1, 2, 0)), (date(2026, 4, 1), (0, 0, 0, 0))]
     assert _shares(mixed["total"].now) == (2, 1, 3, 0)
+
+
+def test_a_period_is_read_as_whole_weeks_and_months_and_the_days_at_its_edges():
+    # weekly bars: whole ISO weeks (Monday to Sunday), the days of the weeks cut at either end
+    assert barometer.pieces(date(2026, 3, 4), date(2026, 3, 19), ("week",)) == [
+        ("day", date(2026, 3, 4), date(2026, 3, 8)), ("week", date(2026, 3, 9), date(2026, 3, 15)),
+        ("day", date(2026, 3, 16), date(2026, 3, 19))]
+    # totals: whole months, then whole weeks within the edges, then days
+    assert barometer.pieces(date(2026, 2, 11), date(2026, 4, 10)) == [
+        ("day", date(2026, 2, 11), date(2026, 2, 15)), ("week", date(2026, 2, 16), date(2026, 2, 22)),
+        ("day", date(2026, 2, 23), date(2026, 2, 28)), ("month", date(2026, 3, 1), date(2026, 3, 31)),
+        ("day", date(2026, 4, 1), date(2026, 4, 10))]
+    assert barometer.pieces(date(2026, 3, 2), date(2026, 3, 8)) == [("week", date(2026, 3, 2), date(2026, 3, 8))]
+    assert barometer.pieces(date(2026, 3, 3), date(2026, 3, 5)) == [("day", date(2026, 3, 3), date(2026, 3, 5))]
+
+
+@pytest.mark.parametrize("by", ["week", "month"])
+@pytest.mark.parametrize("start, end", [(date(2026, 3, 4), date(2026, 3, 11)),   # Wednesday to Wednesday
+                                        (date(2026, 3, 9), date(2026, 3, 15)),   # one whole week
+                                        (date(2026, 2, 11), date(2026, 3, 18)),  # mid-month, mid-week
+                                        (date(2026, 1, 1), date(2026, 3, 31))])  # whole months
+async def test_weeks_and_months_give_what_the_days_sum_to(db, known, monkeypatch, by, start, end):
+    org_id = known["org_id"]
+    scopes = [{}, {"tag_id": known["member"]}, {"group_id": known["area"]}, {"channel_id": known["info"]}]
+    read = [await barometer.figures(db, org_id, Filters(start, end, by, **scope)) for scope in scopes]
+    monkeypatch.setattr(barometer, "GRAINS", dict.fromkeys(barometer.GRAINS, ()))  # every period read from days
+    summed = [await barometer.figures(db, org_id, Filters(start, end, by, **scope)) for scope in scopes]
+
+    def plain(figures):
+        return ([(first, _shares(c)) for first, c in figures["buckets"]],
+                [(r.name, _shares(r.now), _shares(r.before)) for rows in ("channels", "groups", "tags")
+                 for r in figures[rows]], (_shares(figures["total"].now), _shares(figures["total"].before)))
+
+    assert [plain(f) for f in read] == [plain(f) for f in summed]
+    if (start, end, by) == (date(2026, 3, 4), date(2026, 3, 11), "week"):  # known: week 10's Wed on, week 11 to Wed
+        assert plain(read[0])[0] == [(date(2026, 3, 2), (0, 0, 0, 0)), (date(2026, 3, 9), (1, 0, 1, 0))]
+
+
+async def test_a_score_and_a_correction_move_the_week_rows(db, known):
+    org_id, week_10 = known["org_id"], date(2026, 3, 2)
+    weeks = """SELECT label, sum(messages)::int AS n, sum(corrected)::int AS c FROM sentiment_weeks
+               WHERE org_id = $1 AND week = $2 AND messages <> 0 GROUP BY 1 ORDER BY 1"""
+    tag_weeks = """SELECT label, messages, corrected FROM sentiment_tag_weeks
+                   WHERE org_id = $1 AND week = $2 AND tag_id = $3 AND messages <> 0 ORDER BY 1"""
+    assert [tuple(r) for r in await db.read(org_id, weeks, org_id, week_10)] == [("neg", 1, 0), ("neu", 1, 0)]
+    conv = await make_conversation(db, org_id, known["order"], subject="Ny", at=datetime(2026, 3, 4, 9, tzinfo=UTC))
+    message = (await db.read_one(org_id, "SELECT id FROM messages WHERE org_id = $1 AND conversation_id = $2",
+                                 org_id, conv))["id"]
+    await machine_label(db, org_id, message, "pos")
+    assert [tuple(r) for r in await db.read(org_id, weeks, org_id, week_10)] == [
+        ("neg", 1, 0), ("neu", 1, 0), ("pos", 1, 0)]
+    _, tagged = known["made"][2]  # week 10, negative, Medlemskap
+    await barometer.correct(db, known["admin"].actor, tagged, "pos")
+    assert [tuple(r) for r in await db.read(org_id, weeks, org_id, week_10)] == [("neu", 1, 0), ("pos", 2, 1)]
+    assert [tuple(r) for r in await db.read(org_id, tag_weeks, org_id, week_10, known["member"])] == [("pos", 1, 1)]
 
 
 async def test_per_channel_tag_and_tag_group_most_negative_first(db, known):
@@ -157,7 +212,8 @@ async def test_tags_changed_after_scoring_and_spam_keep_the_roll_ups_exact(db, k
 
 ROLL_UPS = {table: f"SELECT * FROM {table} WHERE org_id = $1 AND messages <> 0 ORDER BY 1, 2, 3, 4, 5"
             for table in ("sentiment_days", "sentiment_tag_days", "sentiment_group_days", "sentiment_months",
-                          "sentiment_tag_months", "sentiment_group_months")}
+                          "sentiment_tag_months", "sentiment_group_months", "sentiment_weeks", "sentiment_tag_weeks",
+                          "sentiment_group_weeks")}
 
 
 async def _roll_ups(settings, org_id: int) -> dict:
