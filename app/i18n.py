@@ -11,7 +11,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_group_symbol
 from babel.support import NullTranslations, Translations
 
 LOCALES = ("sv", "en")
@@ -51,6 +51,7 @@ class Formatter:
     def __init__(self, locale: str, time_zone: str = "Europe/Stockholm"):
         self.locale = Locale.parse(locale)
         self.tz = ZoneInfo(time_zone)
+        self._group = get_group_symbol(locale=self.locale)
 
     def datetime(self, value: datetime, fmt: str = "short") -> str:
         return format_datetime(value, fmt, tzinfo=self.tz, locale=self.locale)
@@ -59,6 +60,8 @@ class Formatter:
         return format_date(value.astimezone(self.tz), fmt, locale=self.locale)
 
     def number(self, value: float | int) -> str:
+        if type(value) is int:  # the common case, as Babel writes it (groups of three) at a fraction of the cost
+            return f"{value:,}".replace(",", self._group)
         return format_decimal(value, locale=self.locale)
 
     def filesize(self, size: int) -> str:

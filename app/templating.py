@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
@@ -12,7 +13,13 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
 def _formatter(ctx) -> Formatter:
-    return Formatter(ctx.get("locale", "sv"), ctx.get("time_zone", "Europe/Stockholm"))
+    return formatter(ctx.get("locale", "sv"), ctx.get("time_zone", "Europe/Stockholm"))
+
+
+@lru_cache(maxsize=64)
+def formatter(locale: str, time_zone: str) -> Formatter:
+    # one per locale and zone: parsing them again for each number on a page cost more than the formatting
+    return Formatter(locale, time_zone)
 
 
 @pass_context
