@@ -327,46 +327,55 @@ PAGE = 50
 # The effective label as messages_sentiment_idx spells it (migration 0025: CASE, which row-level security
 # lets an index scan use, where COALESCE would be filtered row by row).
 LABEL = "CASE WHEN m.sentiment_correction IS NULL THEN m.sentiment ELSE m.sentiment_correction END"
-
-COLUMNS = """m.id, m.conversation_id, m.created_at, m.body_text, m.sentiment, m.sentiment_correction,
-       v.case_number, v.subject, ch.name AS channel_name, ch.colour AS channel_colour"""
 IN_PERIOD = f"{CUSTOMER} AND {LABEL} = $2 AND m.created_at >= $3 AND m.created_at < $4"
-ORDER = f"ORDER BY m.created_at DESC, m.id DESC LIMIT {PAGE + 1}"
 
+# A page is found in two steps. First its messages' keys, from indexes alone where the visibility map
+# allows (migration 0029: the label's indexes carry the case, the cases' index its channel and spam mark),
+# so finding a page of a sliver of the label's messages reads index pages, not a heap page for each
+# message passed over. Then the page's rows and names, 51 of them.
+PAGE_OF = """
+SELECT m.id, m.conversation_id, m.created_at, m.body_text, m.sentiment, m.sentiment_correction,
+       v.case_number, v.subject, ch.name AS channel_name, ch.colour AS channel_colour
+FROM ({keys}) k
+JOIN messages m ON m.org_id = $1 AND m.id = k.id
+JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
+JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
+ORDER BY k.created_at DESC, k.id DESC
+"""
 # The label's messages newest first from messages_sentiment_idx, each checked against the filters
 # until a page is full: quick wherever the filters keep more than a sliver of them.
-DRILL = f"""
-SELECT {COLUMNS}
+KEYS = """
+SELECT m.id, m.created_at
 FROM messages m
 JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
-JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
-WHERE m.org_id = $1 AND {IN_PERIOD} AND NOT v.spam{{where}}
-{ORDER}
+WHERE m.org_id = $1 AND {in_period} AND NOT v.spam{where}
+ORDER BY m.created_at DESC, m.id DESC LIMIT {limit}
 """
-
-# A rare tag's (or group's) conversations first, then their messages: quick where the ordered scan
-# would read thousands of the label's messages to find a page of the tag's. LATERAL with OFFSET 0 keeps
-# that order (a case's messages looked up by its index), where the planner would otherwise flatten it.
-DRILL_BY_TAG = f"""
-WITH tagged AS MATERIALIZED ({{tagged}})
-SELECT {COLUMNS}
+# A rare tag's (or group's) conversations first, then their messages of the label and period: quick where
+# even the tagged cases' set would be large beside them. LATERAL with OFFSET 0 keeps that order (a case's
+# messages looked up by its index), where the planner would otherwise flatten it.
+KEYS_BY_TAG = """
+WITH tagged AS MATERIALIZED ({tagged})
+SELECT m.id, m.created_at
 FROM tagged
-CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.org_id = $1 AND m.conversation_id = tagged.conversation_id
-                    AND {IN_PERIOD} OFFSET 0) m
-JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
-JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
-WHERE NOT v.spam{{where}}
-{ORDER}
+CROSS JOIN LATERAL (SELECT m.id, m.created_at, m.conversation_id FROM messages m WHERE m.org_id = $1
+                    AND m.conversation_id = tagged.conversation_id AND {in_period} OFFSET 0) m
+JOIN conversations v ON v.org_id = $1 AND v.id = m.conversation_id
+WHERE NOT v.spam{where}
+ORDER BY m.created_at DESC, m.id DESC LIMIT {limit}
 """
 TAGGED = "SELECT conversation_id FROM conversation_tags WHERE org_id = $1 AND tag_id = ${n}"
 GROUPED = """SELECT DISTINCT ct.conversation_id FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id
              AND t.id = ct.tag_id WHERE ct.org_id = $1 AND t.group_id = ${n}"""
-# The same filters checked on each message of the ordered scan; OFFSET 0 keeps each a per-row subplan (else
-# the planner may turn it into a join that reads every tagged case first).
-TAG_CHECK = """EXISTS (SELECT 1 FROM conversation_tags ct WHERE ct.org_id = m.org_id
-               AND ct.conversation_id = m.conversation_id AND ct.tag_id = ${n} OFFSET 0)"""
-GROUP_CHECK = """EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id AND t.id = ct.tag_id
-                 WHERE ct.org_id = m.org_id AND ct.conversation_id = m.conversation_id AND t.group_id = ${n} OFFSET 0)"""
+# The tag (or group) checked on each message of the ordered scan: looked up in its index per message (OFFSET 0
+# keeps it a per-row subplan, else the planner may join every tagged case first), quick while the scan passes
+# over few messages; or, where it passes over thousands, each message's case looked up in the set of tagged
+# cases, read once and hashed ("IS TRUE" keeps the IN a hashed subplan instead of a join).
+PROBE = "EXISTS ({tagged} AND conversation_id = m.conversation_id OFFSET 0)"
+HASHED = "(m.conversation_id IN ({tagged})) IS TRUE"
+# Most tagged messages (about as many cases, at most) hashed for one page: well within work_mem (4 MB), where
+# a hashed subplan must fit (else it is scanned again for each message).
+HASHED_AT_MOST = 50_000
 # Messages the tag (or group) has had, ever: about what reading its cases first costs.
 EVER = """SELECT coalesce(sum(messages), 0) FROM {table} d WHERE d.org_id = $1 AND d.{column} = $2"""
 
@@ -383,38 +392,49 @@ async def drill_down(db: Database, org_id: int, time_zone: str, f: Filters, labe
     if label not in LABELS:
         raise Invalid(N_("Choose negative, neutral or positive."), "label")
     args: list = [org_id, label, day_start(f.start, time_zone), day_start(f.end + timedelta(days=1), time_zone)]
-    where, tagged, check = "", None, None
+    where, tagged = "", None
     if f.channel_id is not None:
         args.append(f.channel_id)
         where += f" AND v.channel_id = ${len(args)}"
     if f.tag_id is not None or f.group_id is not None:
         args.append(f.tag_id if f.tag_id is not None else f.group_id)
         tagged = (TAGGED if f.tag_id is not None else GROUPED).format(n=len(args))
-        check = (TAG_CHECK if f.tag_id is not None else GROUP_CHECK).format(n=len(args))
     if after is not None:
         args.extend(after)
         where += f" AND (m.created_at, m.id) < (${len(args) - 1}, ${len(args)})"
-    if tagged is None:
-        sql = DRILL.format(where=where)
-    elif await _sliver(db, org_id, f, label):
-        sql = DRILL_BY_TAG.format(tagged=tagged, where=where)
+    way = "scan" if tagged is None else await _way(db, org_id, f, label)
+    if way == "tag_first":
+        keys = KEYS_BY_TAG.format(tagged=tagged, in_period=IN_PERIOD, where=where, limit=PAGE + 1)
     else:
-        sql = DRILL.format(where=f"{where} AND {check}")
-    rows = await db.read(org_id, sql, *args)
+        check = "" if tagged is None else " AND " + (PROBE if way == "probe" else HASHED).format(tagged=tagged)
+        keys = KEYS.format(in_period=IN_PERIOD, where=where + check, limit=PAGE + 1)
+    rows = await db.read(org_id, PAGE_OF.format(keys=keys), *args)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     return rows, ((rows[-1]["created_at"], rows[-1]["id"]) if more else None)
 
 
-async def _sliver(db: Database, org_id: int, f: Filters, label: str) -> bool:
-    """Whether reading the tag's (or group's) cases first is cheaper than the label's messages in order, which
-    reads about a page divided by the tag's share of them (both from the roll-ups)."""
+async def _way(db: Database, org_id: int, f: Filters, label: str) -> str:
+    """How to find a page of a tag's (or group's) messages, by what each way costs, in index pages about, from
+    the roll-ups' counts: "probe" (the label's messages in order, each case's tags looked up), "hashed" (the
+    same, each case looked up in the tagged cases' set) or "tag_first" (the tagged cases' messages)."""
     narrow = (await count(db, org_id, f, label)).total
     wide = (await count(db, org_id, Filters(f.start, f.end, f.by, f.channel_id), label)).total
     kind = _kind(f)
-    ever = await db.read_one(org_id, EVER.format(table=ROLL_UPS[kind]["month"], column=f"{kind}_id"),
-                             org_id, f.tag_id if kind == "tag" else f.group_id)
-    return ever[0] < PAGE * wide / max(narrow, 1)
+    ever = (await db.read_one(org_id, EVER.format(table=ROLL_UPS[kind]["month"], column=f"{kind}_id"),
+                              org_id, f.tag_id if kind == "tag" else f.group_id))[0]
+    return way_for(narrow, wide, ever)
+
+
+def way_for(narrow: int, wide: int, ever: int) -> str:
+    """The cheapest way for `narrow` of the label's `wide` messages in the period to be the tag's, which has
+    had `ever` messages (about as many cases, at most). Costs in index pages, about: a lookup reads three,
+    a page of the indexes holds a hundred or so entries, and hashing a case costs about a twentieth."""
+    passed = min(wide, PAGE * wide / max(narrow, 1))  # the label's messages read until a page is full
+    costs = {"probe": 3 * passed, "tag_first": 4 * ever}
+    if ever <= HASHED_AT_MOST:
+        costs["hashed"] = ever / 20 + passed / 50
+    return min(costs, key=costs.get)
 
 
 async def count(db: Database, org_id: int, f: Filters, label: str) -> Counts:

@@ -3,7 +3,7 @@
 -- Monday of the ISO week, in the organisation's time zone as the days are.
 --
 -- Months and weeks are both kept from the days by one trigger function, told the grain by its
--- argument; it replaces 0025's month-only one.
+-- argument; it replaces 0025's month-only one. At the end: the drill-down's indexes, narrowed.
 
 CREATE TABLE sentiment_weeks (LIKE sentiment_days INCLUDING ALL);
 ALTER TABLE sentiment_weeks RENAME COLUMN day TO week;
@@ -88,3 +88,18 @@ BEGIN
     DELETE FROM sentiment_group_weeks WHERE org_id = p_org;
     PERFORM sentiment_rebuild_days_and_months(p_org);
 END $$;
+
+-- The drill-down finds a page's keys from indexes alone (app/barometer.py KEYS): the label's messages
+-- carry their case and the columns the label is spelt from (an expression index is read without the
+-- table only when the expression's columns are in it too), cases their channel and spam mark, and a
+-- tag's cases come from its index without the table. Before, finding the newest 51 negative messages
+-- of a tag among two years' read a table page for each of ~5,000 messages passed over: quick when
+-- cached, hundreds of ms when not.
+DROP INDEX messages_sentiment_idx;
+CREATE INDEX messages_sentiment_idx ON messages (
+    org_id, (CASE WHEN sentiment_correction IS NULL THEN sentiment ELSE sentiment_correction END), created_at DESC, id DESC)
+    INCLUDE (conversation_id, sentiment, sentiment_correction)
+    WHERE author_id IS NULL AND kind IN ('customer', 'comment');
+CREATE INDEX conversations_drill_idx ON conversations (org_id, id) INCLUDE (channel_id, spam);
+DROP INDEX conversation_tags_tag_idx;
+CREATE INDEX conversation_tags_tag_idx ON conversation_tags (org_id, tag_id, conversation_id);
