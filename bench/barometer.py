@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import random
@@ -134,8 +135,9 @@ async def _fill(owner: asyncpg.Connection, owner_url: str, args) -> tuple[volume
         await owner.execute("SELECT set_config('app.org_id', $1, true)", str(filled.org_id))
         await owner.execute("SELECT sentiment_rebuild($1)", filled.org_id)
     rebuild = time.perf_counter() - t
-    await owner.execute("VACUUM (ANALYZE) messages, conversations, sentiment_days, sentiment_tag_days, "
-                        "sentiment_group_days")
+    await owner.execute("VACUUM (ANALYZE) messages, conversations, conversation_tags, sentiment_days, "
+                        "sentiment_tag_days, sentiment_group_days, sentiment_weeks, sentiment_tag_weeks, "
+                        "sentiment_group_weeks")
     return filled, rebuild
 
 
@@ -179,6 +181,7 @@ async def measure(args) -> dict:
         views = await _views(db, org_id, today)
         server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.web_port,
                                                log_level="warning"))
+        gc.freeze()  # as app.serve does before serving: start-up's objects out of every full collection
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():

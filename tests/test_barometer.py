@@ -393,6 +393,25 @@ async def test_the_barometer_page_shows_the_weeks_and_links_each_figure_to_its_m
     assert listed.status_code == 200 and f"#message-{known['made'][4][1]}" in listed.text
 
 
+async def test_two_years_by_week_names_every_few_weeks_and_links_every_part(db, client, known):
+    from lxml import html
+
+    from tests.factories import login
+
+    await login(client, known["admin"].email)
+    page = await client.get("/barometer?from=2024-04-01&to=2026-03-29&by=week")  # 104 ISO weeks
+    assert page.status_code == 200
+    doc = html.fromstring(page.text)
+    assert len(doc.xpath('//table[@id="barometer-buckets"]/tbody/tr')) == 104, "the table has every week"
+    named = doc.xpath('//g[@class="bars"]//text[not(@class)]')
+    assert 0 < len(named) <= 16 and not doc.xpath('//g[@class="bars"]//text[@class]'), "names that fit, no counts"
+    week_11 = doc.xpath('//g[@data-bucket="2026-03-09"]/a')
+    assert [(a.get("class"), a.get("href")) for a in week_11] == [
+        (f"bar bar-{label}", f"/barometer/messages?from=2026-03-09&to=2026-03-15&by=week&label={label}")
+        for label in ("neg", "pos")], "its parts, each opening its messages"
+    assert week_11[0].xpath(".//title")[0].text == "11/26: Negativt 50 % (1)"
+
+
 async def test_a_period_that_ends_before_it_starts_is_refused_and_kept(db, client, known):
     from tests.factories import login
 

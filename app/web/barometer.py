@@ -141,7 +141,7 @@ def _bars(buckets: list, by: str, drill, locale: str) -> list[Bar]:
     bars = []
     for i, (first, c) in enumerate(buckets):
         x, y, parts = LEFT + i * step + step * 0.1, float(HEIGHT), []
-        for label in barometer.LABELS if c.total else ():
+        for label in (label for label in barometer.LABELS if getattr(c, label)):  # no empty parts
             part = HEIGHT * getattr(c, label) / c.total
             y -= part
             parts.append((label, f"{y:.1f}", f"{part:.1f}"))
