@@ -402,27 +402,31 @@ async def drill_down(db: Database, org_id: int, time_zone: str, f: Filters, labe
     if after is not None:
         args.extend(after)
         where += f" AND (m.created_at, m.id) < (${len(args) - 1}, ${len(args)})"
-    way = "scan" if tagged is None else await _way(db, org_id, f, label)
-    if way == "tag_first":
-        keys = KEYS_BY_TAG.format(tagged=tagged, in_period=IN_PERIOD, where=where, limit=PAGE + 1)
-    else:
-        check = "" if tagged is None else " AND " + (PROBE if way == "probe" else HASHED).format(tagged=tagged)
-        keys = KEYS.format(in_period=IN_PERIOD, where=where + check, limit=PAGE + 1)
-    rows = await db.read(org_id, PAGE_OF.format(keys=keys), *args)
+    async with db.transaction(org_id, readonly=True) as tx:  # one round of BEGIN and COMMIT for all of it
+        way = "scan" if tagged is None else await _way(tx, org_id, f, label)
+        rows = await tx.fetch(PAGE_OF.format(keys=_keys(way, tagged, where)), *args)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     return rows, ((rows[-1]["created_at"], rows[-1]["id"]) if more else None)
 
 
-async def _way(db: Database, org_id: int, f: Filters, label: str) -> str:
+def _keys(way: str, tagged: str | None, where: str) -> str:
+    """The query for a page's keys, found this way."""
+    if way == "tag_first":
+        return KEYS_BY_TAG.format(tagged=tagged, in_period=IN_PERIOD, where=where, limit=PAGE + 1)
+    check = "" if tagged is None else " AND " + (PROBE if way == "probe" else HASHED).format(tagged=tagged)
+    return KEYS.format(in_period=IN_PERIOD, where=where + check, limit=PAGE + 1)
+
+
+async def _way(tx: Tx, org_id: int, f: Filters, label: str) -> str:
     """How to find a page of a tag's (or group's) messages, by what each way costs, in index pages about, from
     the roll-ups' counts: "probe" (the label's messages in order, each case's tags looked up), "hashed" (the
     same, each case looked up in the tagged cases' set) or "tag_first" (the tagged cases' messages)."""
-    narrow = (await count(db, org_id, f, label)).total
-    wide = (await count(db, org_id, Filters(f.start, f.end, f.by, f.channel_id), label)).total
+    narrow = (await _count(tx, org_id, f, label)).total
+    wide = (await _count(tx, org_id, Filters(f.start, f.end, f.by, f.channel_id), label)).total
     kind = _kind(f)
-    ever = (await db.read_one(org_id, EVER.format(table=ROLL_UPS[kind]["month"], column=f"{kind}_id"),
-                              org_id, f.tag_id if kind == "tag" else f.group_id))[0]
+    ever = await tx.fetchval(EVER.format(table=ROLL_UPS[kind]["month"], column=f"{kind}_id"),
+                             org_id, f.tag_id if kind == "tag" else f.group_id)
     return way_for(narrow, wide, ever)
 
 
@@ -439,10 +443,15 @@ def way_for(narrow: int, wide: int, ever: int) -> str:
 
 async def count(db: Database, org_id: int, f: Filters, label: str) -> Counts:
     """The roll-up's figure for one label in the filters' period (what the drill-down lists, exactly)."""
+    async with db.transaction(org_id, readonly=True) as tx:
+        return await _count(tx, org_id, f, label)
+
+
+async def _count(tx: Tx, org_id: int, f: Filters, label: str) -> Counts:
     args: list = [org_id]
     sql = _summed(_kind(f), f, args, [(True, f.start, f.end)], "d.label")
     counts = Counts()
-    for r in await db.read(org_id, sql, *args):
+    for r in await tx.fetch(sql, *args):
         if r["label"] == label:
             counts.add(label, r["n"], r["c"])
     return counts

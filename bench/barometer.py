@@ -11,6 +11,9 @@ bulk load. (The scorer's own speed is bench/sentiment.py's.) Then the app under 
 process, a login as the admin, and sequential requests per view: p50 and p95. Last, the write
 path's cost: scoring one message (and correcting one) through the domain functions, with triggers.
 
+--render times only the rendering of the two-year weekly page (104 bars), from made-up figures; --profile
+adds a cProfile of it.
+
 With --keep DIR the PostgreSQL data stays in DIR: the first run fills it, later runs (after any new
 migration, applied on start) measure the same data again at once. A 1M fill takes 10-25 minutes.
 """
@@ -215,6 +218,55 @@ async def measure(args) -> dict:
     return {"timings": timings, "writes": writes, "fill": filled, "rebuild": rebuild, "sizes": sizes}
 
 
+def render_only(profile: bool) -> None:
+    """The page of two years by week (104 bars, a 104-row table, 40 tags) rendered from made-up figures, no
+    database: ms per render, and with `profile` where the time goes (cProfile)."""
+    import cProfile
+    import pstats
+
+    from app.templating import render
+    from app.web.barometer import PRESETS, _bars, _drill, _query
+
+    rng = random.Random(1)
+
+    def counts() -> barometer.Counts:
+        return barometer.Counts(*(rng.randint(100, 900) for _ in range(3)), rng.randint(0, 20))
+
+    def rows(n: int, name: str, group: str | None = None) -> list[barometer.Row]:
+        return [barometer.Row(i, f"{name} {i}", counts(), counts(), group) for i in range(1, n + 1)]
+
+    f = barometer.Filters(date(2024, 12, 2), date(2026, 11, 29), "week", tag_id=1)
+    buckets = [(f.start + timedelta(weeks=i), counts()) for i in range(104)]
+    figures = {"buckets": buckets, "total": barometer.Row("total", "", counts(), counts()), "channels": rows(6, "Kanal"),
+               "groups": rows(8, "Grupp"), "tags": rows(40, "Tagg", "Område"), "previous": f.previous()}
+    choices = {"channels": [{"id": i, "name": f"Kanal {i}"} for i in range(6)],
+               "groups": [{"id": i, "name": f"Grupp {i}"} for i in range(8)],
+               "tags": [{"id": i, "name": f"Tagg {i}", "group_name": "Område"} for i in range(40)]}
+
+    def page() -> str:  # as app/web/barometer.py show() renders it
+        drill = _drill(f)
+        return render("pages/barometer.html", request=None, session=None, actor=None, csrf_token="", locale="sv",
+                      time_zone="Europe/Stockholm", f=f, figures=figures, error=None,
+                      typed={"from": f.start.isoformat(), "to": f.end.isoformat()}, choices=choices,
+                      presets=list(PRESETS), drill=drill, bars=_bars(buckets, f.by, drill, "sv"),
+                      query=lambda **changes: _query(f, **changes))
+
+    size = len(page())
+    gc.freeze()
+    times = []
+    for _ in range(50):
+        t = time.perf_counter()
+        page()
+        times.append((time.perf_counter() - t) * 1000)
+    print(f"two years by week, 104 bars: {size / 1024:.0f} KB, p50 {pct(times, .5):.1f} ms, p95 {pct(times, .95):.1f} ms "
+          f"per render")
+    if profile:
+        with cProfile.Profile() as prof:
+            for _ in range(10):
+                page()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(20)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=1_000_000)
@@ -222,7 +274,12 @@ async def main() -> None:
     parser.add_argument("--writes", type=int, default=50, help="messages scored and corrected for the write path")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", metavar="DIR", help="keep the filled database in DIR and reuse it on the next run")
+    parser.add_argument("--render", action="store_true", help="only time rendering the two-year weekly page")
+    parser.add_argument("--profile", action="store_true", help="with --render: where its time goes (cProfile)")
     args = parser.parse_args()
+    if args.render:
+        render_only(args.profile)
+        return
     r = await measure(args)
     print(f"\n{os.cpu_count()} cores; {args.conversations:,} conversations, {r['fill'].rows['messages']:,} messages, "
           f"{r['sizes']['scored messages']:,} scored; roll-ups rebuilt in {r['rebuild']:.0f} s "
