@@ -330,7 +330,7 @@ LABEL = "CASE WHEN m.sentiment_correction IS NULL THEN m.sentiment ELSE m.sentim
 IN_PERIOD = f"{CUSTOMER} AND {LABEL} = $2 AND m.created_at >= $3 AND m.created_at < $4"
 
 # A page is found in two steps. First its messages' keys, from indexes alone where the visibility map
-# allows (migration 0029: the label's indexes carry the case, the cases' index its channel and spam mark),
+# allows (migration 0029: the label's index carries the case, the cases' index their channel and spam mark),
 # so finding a page of a sliver of the label's messages reads index pages, not a heap page for each
 # message passed over. Then the page's rows and names, 51 of them.
 PAGE_OF = """
@@ -351,9 +351,10 @@ JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
 WHERE m.org_id = $1 AND {in_period} AND NOT v.spam{where}
 ORDER BY m.created_at DESC, m.id DESC LIMIT {limit}
 """
-# A rare tag's (or group's) conversations first, then their messages of the label and period: quick where
-# even the tagged cases' set would be large beside them. LATERAL with OFFSET 0 keeps that order (a case's
-# messages looked up by its index), where the planner would otherwise flatten it.
+# A rare tag's (or group's) conversations first, then their messages of the label and period: quick for a tag
+# with few messages ever, whose page the ordered scan would look for among the label's whole period. LATERAL
+# with OFFSET 0 keeps that order (a case's messages looked up by its index), where the planner would otherwise
+# flatten it.
 KEYS_BY_TAG = """
 WITH tagged AS MATERIALIZED ({tagged})
 SELECT m.id, m.created_at
@@ -433,7 +434,8 @@ async def _way(tx: Tx, org_id: int, f: Filters, label: str) -> str:
 def way_for(narrow: int, wide: int, ever: int) -> str:
     """The cheapest way for `narrow` of the label's `wide` messages in the period to be the tag's, which has
     had `ever` messages (about as many cases, at most). Costs in index pages, about: a lookup reads three,
-    a page of the indexes holds a hundred or so entries, and hashing a case costs about a twentieth."""
+    hashing a case costs about a twentieth of one, and passing over an entry of the label's index (a hundred
+    or so to a page) with a look into the hash about a fiftieth."""
     passed = min(wide, PAGE * wide / max(narrow, 1))  # the label's messages read until a page is full
     costs = {"probe": 3 * passed, "tag_first": 4 * ever}
     if ever <= HASHED_AT_MOST:

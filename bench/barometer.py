@@ -225,7 +225,7 @@ def render_only(profile: bool) -> None:
     import pstats
 
     from app.templating import render
-    from app.web.barometer import PRESETS, _bars, _drill, _query
+    from app.web.barometer import HEIGHT, LEFT, PRESETS, WIDTH, _bars, _drill, _query
 
     rng = random.Random(1)
 
@@ -249,6 +249,7 @@ def render_only(profile: bool) -> None:
                       time_zone="Europe/Stockholm", f=f, figures=figures, error=None,
                       typed={"from": f.start.isoformat(), "to": f.end.isoformat()}, choices=choices,
                       presets=list(PRESETS), drill=drill, bars=_bars(buckets, f.by, drill, "sv"),
+                      frame=(HEIGHT, LEFT, WIDTH),
                       query=lambda **changes: _query(f, **changes))
 
     size = len(page())

@@ -98,7 +98,7 @@ async def show(request: Request) -> Response:
     return page(request, "pages/barometer.html", status, f=f, figures=figures, error=error,
                 typed=typed if error else {"from": f.start.isoformat(), "to": f.end.isoformat()},
                 choices=await barometer.choices(db, actor.org_id), presets=list(PRESETS), drill=drill,
-                bars=_bars(figures["buckets"], f.by, drill, locale_of(request)),
+                bars=_bars(figures["buckets"], f.by, drill, locale_of(request)), frame=(HEIGHT, LEFT, WIDTH),
                 query=lambda **changes: _query(f, **changes))
 
 
@@ -130,6 +130,7 @@ class Bar:
     shares: dict[str, str]  # label → "37 %" ("–" without messages)
     parts: list[tuple[str, str, str]]  # (label, y, height) stacked from the bottom, negative first
     x: str
+    width: str
     middle: str
     named: bool  # named under the axis
     counted: bool  # its number of messages under its name (only where every bar has its name: else, which?)
@@ -149,7 +150,7 @@ def _bars(buckets: list, by: str, drill, locale: str) -> list[Bar]:
         end = barometer.bucket_end(first, by)
         bars.append(Bar(first, _bucket_name(first, by, locale), c,
                         {label: drill(label, first, end) for label in barometer.LABELS}, shares, parts,
-                        f"{x:.1f}", f"{x + step * 0.4:.1f}", i % every == 0, every == 1))
+                        f"{x:.1f}", f"{step * 0.8:.1f}", f"{x + step * 0.4:.1f}", i % every == 0, every == 1))
     return bars
 
 
