@@ -4,8 +4,8 @@ Every customer message (a mail, a forum visitor's post or comment) gets a "senti
 transaction that stores it; the worker scores it with app.sentiment and stores the label on the message.
 A sweep scores whatever is still unscored (older data, jobs that gave up), and so does
 `python -m app.manage score-sentiment`. An editor's correction is kept beside the machine's label and
-wins. The figures come from per-day roll-ups that triggers keep exact (migration 0025); the drill-down
-reads the messages themselves.
+wins. The figures come from roll-ups per day, ISO week and month that triggers keep exact (migrations 0025
+and 0029); the drill-down reads the messages themselves.
 """
 from __future__ import annotations
 
@@ -219,9 +219,13 @@ class Row:
         return None if now is None or before is None else now - before
 
 
-# Each roll-up by day and by month: (days, months). The months hold whole calendar months.
-ROLL_UPS = {"channel": ("sentiment_days", "sentiment_months"), "tag": ("sentiment_tag_days", "sentiment_tag_months"),
-            "group": ("sentiment_group_days", "sentiment_group_months")}
+# Each roll-up by day, ISO week and calendar month (migrations 0025, 0029); the weeks and months hold whole ones.
+ROLL_UPS = {"channel": {"day": "sentiment_days", "week": "sentiment_weeks", "month": "sentiment_months"},
+            "tag": {"day": "sentiment_tag_days", "week": "sentiment_tag_weeks", "month": "sentiment_tag_months"},
+            "group": {"day": "sentiment_group_days", "week": "sentiment_group_weeks", "month": "sentiment_group_months"}}
+# The roll-ups a period is read from: the weekly bars need units within one week (weeks and days), the monthly
+# bars units within one month (months and days: a week may span two), a total anything.
+GRAINS = {"week": ("week",), "month": ("month",), None: ("month", "week")}
 
 
 def _kind(f: Filters) -> str:
@@ -238,32 +242,34 @@ def _filters(f: Filters, args: list) -> str:
     return where
 
 
-def pieces(start: date, end: date, months: bool = True) -> list[tuple[str, date, date]]:
-    """Days start..end as the whole calendar months within (read from the month roll-ups) and the days around them."""
-    first = start if start.day == 1 else _add_months(start.replace(day=1), 1)
-    after = _add_months(end.replace(day=1), 1)
-    stop = after if end == after - timedelta(days=1) else end.replace(day=1)  # the first day not in a whole month
-    if not months or first >= stop:
+def pieces(start: date, end: date, grains: tuple[str, ...] = ("month", "week")) -> list[tuple[str, date, date]]:
+    """Days start..end as the whole units of the first grain within, their edges as the next grain's, and so on
+    down to days: (grain, first day, last day) each."""
+    if not grains:
         return [("day", start, end)]
-    found = [("month", first, stop - timedelta(days=1))]
-    if start < first:
-        found.insert(0, ("day", start, first - timedelta(days=1)))
-    if stop <= end:
-        found.append(("day", stop, end))
-    return found
+    grain, finer = grains[0], grains[1:]
+    first = bucket_of(start, grain)
+    first = start if first == start else bucket_end(first, grain) + timedelta(days=1)
+    last = bucket_end(bucket_of(end, grain), grain)
+    last = end if last == end else bucket_of(end, grain) - timedelta(days=1)
+    if first > last:
+        return pieces(start, end, finer)
+    return ((pieces(start, first - timedelta(days=1), finer) if start < first else []) + [(grain, first, last)]
+            + (pieces(last + timedelta(days=1), end, finer) if last < end else []))
 
 
 def _summed(kind: str, f: Filters, args: list, periods: list[tuple[bool, date, date]], key: str,
-            months: bool = True) -> str:
-    """Messages and corrections of one roll-up per key, `now` (which period) and label, over the periods."""
+            bars: str | None = None) -> str:
+    """Messages and corrections of one roll-up per key, `now` (which period) and label, over the periods (read for
+    weekly or monthly bars, or, `bars` None, for totals)."""
     where = _filters(f, args)
     parts = []
     for now, start, end in periods:
-        for grain, lo, hi in pieces(start, end, months):
-            table, at = (ROLL_UPS[kind][0], "day") if grain == "day" else (ROLL_UPS[kind][1], "month")
+        for grain, lo, hi in pieces(start, end, GRAINS[bars]):
             args.extend((lo, hi))
-            parts.append(f"SELECT {key.format(at=f'd.{at}')} AS key, {now} AS now, d.label, d.messages, d.corrected "
-                         f"FROM {table} d WHERE d.org_id = $1 AND d.{at} BETWEEN ${len(args) - 1} AND ${len(args)}{where}")
+            parts.append(f"SELECT {key.format(at=f'd.{grain}')} AS key, {now} AS now, d.label, d.messages, d.corrected "
+                         f"FROM {ROLL_UPS[kind][grain]} d WHERE d.org_id = $1 "
+                         f"AND d.{grain} BETWEEN ${len(args) - 1} AND ${len(args)}{where}")
     return (f"SELECT key, now, label, sum(messages)::int AS n, sum(corrected)::int AS c "
             f"FROM ({' UNION ALL '.join(parts)}) d GROUP BY 1, 2, 3")
 
@@ -280,7 +286,7 @@ async def figures(db: Database, org_id: int, f: Filters) -> dict:
     async with db.transaction(org_id, readonly=True) as tx:
         args: list = [org_id]
         by_bucket = await tx.fetch(_summed(_kind(f), f, args, periods[:1], f"date_trunc('{f.by}', {{at}})::date",
-                                           months=f.by == "month"), *args)
+                                           f.by), *args)
         args = [org_id]
         by_channel = await tx.fetch(f"""SELECT d.*, ch.name FROM ({_summed(_kind(f), f, args, periods, 'd.channel_id')}) d
                                         JOIN channels ch ON ch.org_id = $1 AND ch.id = d.key""", *args)
@@ -321,46 +327,56 @@ PAGE = 50
 # The effective label as messages_sentiment_idx spells it (migration 0025: CASE, which row-level security
 # lets an index scan use, where COALESCE would be filtered row by row).
 LABEL = "CASE WHEN m.sentiment_correction IS NULL THEN m.sentiment ELSE m.sentiment_correction END"
-
-COLUMNS = """m.id, m.conversation_id, m.created_at, m.body_text, m.sentiment, m.sentiment_correction,
-       v.case_number, v.subject, ch.name AS channel_name, ch.colour AS channel_colour"""
 IN_PERIOD = f"{CUSTOMER} AND {LABEL} = $2 AND m.created_at >= $3 AND m.created_at < $4"
-ORDER = f"ORDER BY m.created_at DESC, m.id DESC LIMIT {PAGE + 1}"
 
+# A page is found in two steps. First its messages' keys, from indexes alone where the visibility map
+# allows (migration 0029: the label's index carries the case, the cases' index their channel and spam mark),
+# so finding a page of a sliver of the label's messages reads index pages, not a heap page for each
+# message passed over. Then the page's rows and names, 51 of them.
+PAGE_OF = """
+SELECT m.id, m.conversation_id, m.created_at, m.body_text, m.sentiment, m.sentiment_correction,
+       v.case_number, v.subject, ch.name AS channel_name, ch.colour AS channel_colour
+FROM ({keys}) k
+JOIN messages m ON m.org_id = $1 AND m.id = k.id
+JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
+JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
+ORDER BY k.created_at DESC, k.id DESC
+"""
 # The label's messages newest first from messages_sentiment_idx, each checked against the filters
 # until a page is full: quick wherever the filters keep more than a sliver of them.
-DRILL = f"""
-SELECT {COLUMNS}
+KEYS = """
+SELECT m.id, m.created_at
 FROM messages m
 JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
-JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
-WHERE m.org_id = $1 AND {IN_PERIOD} AND NOT v.spam{{where}}
-{ORDER}
+WHERE m.org_id = $1 AND {in_period} AND NOT v.spam{where}
+ORDER BY m.created_at DESC, m.id DESC LIMIT {limit}
 """
-
-# A rare tag's (or group's) conversations first, then their messages: quick where the ordered scan
-# would read thousands of the label's messages to find a page of the tag's. LATERAL with OFFSET 0 keeps
-# that order (a case's messages looked up by its index), where the planner would otherwise flatten it.
-DRILL_BY_TAG = f"""
-WITH tagged AS MATERIALIZED ({{tagged}})
-SELECT {COLUMNS}
+# A rare tag's (or group's) conversations first, then their messages of the label and period: quick for a tag
+# with few messages ever, whose page the ordered scan would look for among the label's whole period. LATERAL
+# with OFFSET 0 keeps that order (a case's messages looked up by its index), where the planner would otherwise
+# flatten it.
+KEYS_BY_TAG = """
+WITH tagged AS MATERIALIZED ({tagged})
+SELECT m.id, m.created_at
 FROM tagged
-CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.org_id = $1 AND m.conversation_id = tagged.conversation_id
-                    AND {IN_PERIOD} OFFSET 0) m
-JOIN conversations v ON v.org_id = m.org_id AND v.id = m.conversation_id
-JOIN channels ch ON ch.org_id = v.org_id AND ch.id = v.channel_id
-WHERE NOT v.spam{{where}}
-{ORDER}
+CROSS JOIN LATERAL (SELECT m.id, m.created_at, m.conversation_id FROM messages m WHERE m.org_id = $1
+                    AND m.conversation_id = tagged.conversation_id AND {in_period} OFFSET 0) m
+JOIN conversations v ON v.org_id = $1 AND v.id = m.conversation_id
+WHERE NOT v.spam{where}
+ORDER BY m.created_at DESC, m.id DESC LIMIT {limit}
 """
 TAGGED = "SELECT conversation_id FROM conversation_tags WHERE org_id = $1 AND tag_id = ${n}"
 GROUPED = """SELECT DISTINCT ct.conversation_id FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id
              AND t.id = ct.tag_id WHERE ct.org_id = $1 AND t.group_id = ${n}"""
-# The same filters checked on each message of the ordered scan; OFFSET 0 keeps each a per-row subplan (else
-# the planner may turn it into a join that reads every tagged case first).
-TAG_CHECK = """EXISTS (SELECT 1 FROM conversation_tags ct WHERE ct.org_id = m.org_id
-               AND ct.conversation_id = m.conversation_id AND ct.tag_id = ${n} OFFSET 0)"""
-GROUP_CHECK = """EXISTS (SELECT 1 FROM conversation_tags ct JOIN tags t ON t.org_id = ct.org_id AND t.id = ct.tag_id
-                 WHERE ct.org_id = m.org_id AND ct.conversation_id = m.conversation_id AND t.group_id = ${n} OFFSET 0)"""
+# The tag (or group) checked on each message of the ordered scan: looked up in its index per message (OFFSET 0
+# keeps it a per-row subplan, else the planner may join every tagged case first), quick while the scan passes
+# over few messages; or, where it passes over thousands, each message's case looked up in the set of tagged
+# cases, read once and hashed ("IS TRUE" keeps the IN a hashed subplan instead of a join).
+PROBE = "EXISTS ({tagged} AND conversation_id = m.conversation_id OFFSET 0)"
+HASHED = "(m.conversation_id IN ({tagged})) IS TRUE"
+# Most tagged messages (about as many cases, at most) hashed for one page: well within work_mem (4 MB), where
+# a hashed subplan must fit (else it is scanned again for each message).
+HASHED_AT_MOST = 50_000
 # Messages the tag (or group) has had, ever: about what reading its cases first costs.
 EVER = """SELECT coalesce(sum(messages), 0) FROM {table} d WHERE d.org_id = $1 AND d.{column} = $2"""
 
@@ -377,46 +393,67 @@ async def drill_down(db: Database, org_id: int, time_zone: str, f: Filters, labe
     if label not in LABELS:
         raise Invalid(N_("Choose negative, neutral or positive."), "label")
     args: list = [org_id, label, day_start(f.start, time_zone), day_start(f.end + timedelta(days=1), time_zone)]
-    where, tagged, check = "", None, None
+    where, tagged = "", None
     if f.channel_id is not None:
         args.append(f.channel_id)
         where += f" AND v.channel_id = ${len(args)}"
     if f.tag_id is not None or f.group_id is not None:
         args.append(f.tag_id if f.tag_id is not None else f.group_id)
         tagged = (TAGGED if f.tag_id is not None else GROUPED).format(n=len(args))
-        check = (TAG_CHECK if f.tag_id is not None else GROUP_CHECK).format(n=len(args))
     if after is not None:
         args.extend(after)
         where += f" AND (m.created_at, m.id) < (${len(args) - 1}, ${len(args)})"
-    if tagged is None:
-        sql = DRILL.format(where=where)
-    elif await _sliver(db, org_id, f, label):
-        sql = DRILL_BY_TAG.format(tagged=tagged, where=where)
-    else:
-        sql = DRILL.format(where=f"{where} AND {check}")
-    rows = await db.read(org_id, sql, *args)
+    async with db.transaction(org_id, readonly=True) as tx:  # one round of BEGIN and COMMIT for all of it
+        way = "scan" if tagged is None else await _way(tx, org_id, f, label)
+        rows = await tx.fetch(PAGE_OF.format(keys=_keys(way, tagged, where)), *args)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     return rows, ((rows[-1]["created_at"], rows[-1]["id"]) if more else None)
 
 
-async def _sliver(db: Database, org_id: int, f: Filters, label: str) -> bool:
-    """Whether reading the tag's (or group's) cases first is cheaper than the label's messages in order, which
-    reads about a page divided by the tag's share of them (both from the roll-ups)."""
-    narrow = (await count(db, org_id, f, label)).total
-    wide = (await count(db, org_id, Filters(f.start, f.end, f.by, f.channel_id), label)).total
+def _keys(way: str, tagged: str | None, where: str) -> str:
+    """The query for a page's keys, found this way."""
+    if way == "tag_first":
+        return KEYS_BY_TAG.format(tagged=tagged, in_period=IN_PERIOD, where=where, limit=PAGE + 1)
+    check = "" if tagged is None else " AND " + (PROBE if way == "probe" else HASHED).format(tagged=tagged)
+    return KEYS.format(in_period=IN_PERIOD, where=where + check, limit=PAGE + 1)
+
+
+async def _way(tx: Tx, org_id: int, f: Filters, label: str) -> str:
+    """How to find a page of a tag's (or group's) messages, by what each way costs, in index pages about, from
+    the roll-ups' counts: "probe" (the label's messages in order, each case's tags looked up), "hashed" (the
+    same, each case looked up in the tagged cases' set) or "tag_first" (the tagged cases' messages)."""
+    narrow = (await _count(tx, org_id, f, label)).total
+    wide = (await _count(tx, org_id, Filters(f.start, f.end, f.by, f.channel_id), label)).total
     kind = _kind(f)
-    ever = await db.read_one(org_id, EVER.format(table=ROLL_UPS[kind][1], column=f"{kind}_id"),
+    ever = await tx.fetchval(EVER.format(table=ROLL_UPS[kind]["month"], column=f"{kind}_id"),
                              org_id, f.tag_id if kind == "tag" else f.group_id)
-    return ever[0] < PAGE * wide / max(narrow, 1)
+    return way_for(narrow, wide, ever)
+
+
+def way_for(narrow: int, wide: int, ever: int) -> str:
+    """The cheapest way for `narrow` of the label's `wide` messages in the period to be the tag's, which has
+    had `ever` messages (about as many cases, at most). Costs in index pages, about: a lookup reads three,
+    hashing a case costs about a twentieth of one, and passing over an entry of the label's index (a hundred
+    or so to a page) with a look into the hash about a fiftieth."""
+    passed = min(wide, PAGE * wide / max(narrow, 1))  # the label's messages read until a page is full
+    costs = {"probe": 3 * passed, "tag_first": 4 * ever}
+    if ever <= HASHED_AT_MOST:
+        costs["hashed"] = ever / 20 + passed / 50
+    return min(costs, key=costs.get)
 
 
 async def count(db: Database, org_id: int, f: Filters, label: str) -> Counts:
     """The roll-up's figure for one label in the filters' period (what the drill-down lists, exactly)."""
+    async with db.transaction(org_id, readonly=True) as tx:
+        return await _count(tx, org_id, f, label)
+
+
+async def _count(tx: Tx, org_id: int, f: Filters, label: str) -> Counts:
     args: list = [org_id]
     sql = _summed(_kind(f), f, args, [(True, f.start, f.end)], "d.label")
     counts = Counts()
-    for r in await db.read(org_id, sql, *args):
+    for r in await tx.fetch(sql, *args):
         if r["label"] == label:
             counts.add(label, r["n"], r["c"])
     return counts

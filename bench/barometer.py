@@ -1,6 +1,6 @@
 """The customer barometer at volume: every barometer view and drill-down over HTTP, at 1M conversations.
 
-    .venv/bin/python -m bench.barometer [--conversations 1000000] [--requests 40]
+    .venv/bin/python -m bench.barometer [--conversations 1000000] [--requests 40] [--keep DIR]
 
 Its own PostgreSQL and Redis in a temporary directory (like the tests), migrated; one organisation
 filled by bench/volume.py (two years, tags included). Its customer messages get labels while they
@@ -10,17 +10,26 @@ roll-up trigger off for the load; then sentiment_rebuild() counts the roll-ups o
 bulk load. (The scorer's own speed is bench/sentiment.py's.) Then the app under uvicorn in this
 process, a login as the admin, and sequential requests per view: p50 and p95. Last, the write
 path's cost: scoring one message (and correcting one) through the domain functions, with triggers.
+
+--render times only the rendering of the two-year weekly page (104 bars), from made-up figures; --profile
+adds a cProfile of it.
+
+With --keep DIR the PostgreSQL data stays in DIR: the first run fills it, later runs (after any new
+migration, applied on start) measure the same data again at once. A 1M fill takes 10-25 minutes.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import logging
 import os
 import random
 import statistics
 import time
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -32,7 +41,7 @@ from app.db import Database
 from app.main import create_app
 from bench import volume
 from bench.pages import login, pct, timed
-from devtools.services import migrated_settings, throwaway_servers
+from devtools.services import PostgresServer, RedisServer, free_port, migrated_settings, throwaway_servers
 
 LABEL_WHILE_LOADING = """
 CREATE FUNCTION bench_label() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -105,23 +114,60 @@ async def _write_path(db: Database, org_id: int, admin: Actor, n: int) -> dict:
     return {"score": statistics.median(scoring), "correct": statistics.median(correcting)}
 
 
+@contextlib.contextmanager
+def kept_servers(root: Path):
+    """PostgreSQL with its data in `root`, kept for the next run (Redis beside it holds nothing worth keeping)."""
+    pg, redis = PostgresServer(root, free_port()), RedisServer(root, free_port())
+    try:
+        pg.start()
+        redis.start()
+        yield pg, redis
+    finally:
+        redis.stop()
+        pg.stop()
+
+
+async def _fill(owner: asyncpg.Connection, owner_url: str, args) -> tuple[volume.Volume, float]:
+    """One organisation of `args.conversations`, labelled while loaded, its roll-ups counted once."""
+    await owner.execute(LABEL_WHILE_LOADING)
+    filled = await volume.fill(owner_url, conversations=args.conversations, seed=args.seed,
+                               log=lambda line: print(line, flush=True))
+    t = time.perf_counter()
+    await owner.execute(DONE_LOADING)
+    async with owner.transaction():
+        await owner.execute("SELECT set_config('app.org_id', $1, true)", str(filled.org_id))
+        await owner.execute("SELECT sentiment_rebuild($1)", filled.org_id)
+    rebuild = time.perf_counter() - t
+    await owner.execute("VACUUM (ANALYZE) messages, conversations, conversation_tags, sentiment_days, "
+                        "sentiment_tag_days, sentiment_group_days, sentiment_weeks, sentiment_tag_weeks, "
+                        "sentiment_group_weeks")
+    return filled, rebuild
+
+
+async def _kept_fill(owner: asyncpg.Connection, conversations: int) -> volume.Volume | None:
+    """The organisation an earlier run with --keep filled, if it has this many conversations."""
+    org = await owner.fetchrow("""SELECT o.id, u.email FROM organizations o JOIN memberships ms ON ms.org_id = o.id
+                                  AND ms.role = 'admin' JOIN users u ON u.id = ms.user_id
+                                  WHERE o.name = $1 ORDER BY u.id LIMIT 1""", volume.ORG_NAME)
+    if org is None:
+        return None
+    rows = {t: await owner.fetchval(f"SELECT count(*) FROM {t} WHERE org_id = $1", org["id"])
+            for t in ("conversations", "messages")}
+    if rows["conversations"] != conversations:
+        raise SystemExit(f"the kept database holds {rows['conversations']:,} conversations, not {conversations:,}")
+    return volume.Volume(org["id"], org["email"], volume.PASSWORD, rows, 0, {"total": 0.0})
+
+
 async def measure(args) -> dict:
-    with throwaway_servers("samsyn-barometer-") as servers:
+    servers_in = kept_servers(Path(args.keep).resolve()) if args.keep else throwaway_servers("samsyn-barometer-")
+    with servers_in as servers:
         settings = await migrated_settings(*servers, secret_key="bench", db_pool_max=20,
                                            login_attempts=10**6, login_attempts_per_address=10**6)
         owner = await asyncpg.connect(settings.database_owner_url)
-        await owner.execute(LABEL_WHILE_LOADING)
-        filled = await volume.fill(settings.database_owner_url, conversations=args.conversations, seed=args.seed,
-                                   log=lambda line: print(line, flush=True))
+        filled, rebuild = (await _kept_fill(owner, args.conversations) if args.keep else None), 0.0
+        if filled is None:
+            filled, rebuild = await _fill(owner, settings.database_owner_url, args)
         org_id = filled.org_id
-        t = time.perf_counter()
-        await owner.execute(DONE_LOADING)
-        async with owner.transaction():
-            await owner.execute("SELECT set_config('app.org_id', $1, true)", str(org_id))
-            await owner.execute("SELECT sentiment_rebuild($1)", org_id)
-        rebuild = time.perf_counter() - t
-        await owner.execute("VACUUM (ANALYZE) messages, conversations, sentiment_days, sentiment_tag_days, "
-                            "sentiment_group_days")
         sizes = {r["t"]: r["n"] for r in await owner.fetch(
             """SELECT 'sentiment_days' AS t, count(*) AS n FROM sentiment_days UNION ALL
                SELECT 'sentiment_tag_days', count(*) FROM sentiment_tag_days UNION ALL
@@ -130,14 +176,15 @@ async def measure(args) -> dict:
         admin_id = await owner.fetchval("SELECT id FROM users WHERE email = $1", filled.admin_email)
         tz = await owner.fetchval("SELECT time_zone FROM organizations WHERE id = $1", org_id)
         await owner.close()
-        print(f"filled {args.conversations:,}: {filled.rows['messages']:,} messages in {filled.seconds['total']:.0f} s; "
-              f"roll-ups rebuilt in {rebuild:.1f} s: {sizes}", flush=True)
+        print(f"{args.conversations:,} conversations: {filled.rows['messages']:,} messages, filled in "
+              f"{filled.seconds['total']:.0f} s (0: kept); roll-ups rebuilt in {rebuild:.1f} s: {sizes}", flush=True)
 
         db = await Database.connect(settings, None)
         today = datetime.now(timezone.utc).date()
         views = await _views(db, org_id, today)
         server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.web_port,
                                                log_level="warning"))
+        gc.freeze()  # as app.serve does before serving: start-up's objects out of every full collection
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():
@@ -171,13 +218,69 @@ async def measure(args) -> dict:
     return {"timings": timings, "writes": writes, "fill": filled, "rebuild": rebuild, "sizes": sizes}
 
 
+def render_only(profile: bool) -> None:
+    """The page of two years by week (104 bars, a 104-row table, 40 tags) rendered from made-up figures, no
+    database: ms per render, and with `profile` where the time goes (cProfile)."""
+    import cProfile
+    import pstats
+
+    from app.templating import render
+    from app.web.barometer import HEIGHT, LEFT, PRESETS, WIDTH, _bars, _drill, _query
+
+    rng = random.Random(1)
+
+    def counts() -> barometer.Counts:
+        return barometer.Counts(*(rng.randint(100, 900) for _ in range(3)), rng.randint(0, 20))
+
+    def rows(n: int, name: str, group: str | None = None) -> list[barometer.Row]:
+        return [barometer.Row(i, f"{name} {i}", counts(), counts(), group) for i in range(1, n + 1)]
+
+    f = barometer.Filters(date(2024, 12, 2), date(2026, 11, 29), "week", tag_id=1)
+    buckets = [(f.start + timedelta(weeks=i), counts()) for i in range(104)]
+    figures = {"buckets": buckets, "total": barometer.Row("total", "", counts(), counts()), "channels": rows(6, "Kanal"),
+               "groups": rows(8, "Grupp"), "tags": rows(40, "Tagg", "Område"), "previous": f.previous()}
+    choices = {"channels": [{"id": i, "name": f"Kanal {i}"} for i in range(6)],
+               "groups": [{"id": i, "name": f"Grupp {i}"} for i in range(8)],
+               "tags": [{"id": i, "name": f"Tagg {i}", "group_name": "Område"} for i in range(40)]}
+
+    def page() -> str:  # as app/web/barometer.py show() renders it
+        drill = _drill(f)
+        return render("pages/barometer.html", request=None, session=None, actor=None, csrf_token="", locale="sv",
+                      time_zone="Europe/Stockholm", f=f, figures=figures, error=None,
+                      typed={"from": f.start.isoformat(), "to": f.end.isoformat()}, choices=choices,
+                      presets=list(PRESETS), drill=drill, bars=_bars(buckets, f.by, drill, "sv"),
+                      frame=(HEIGHT, LEFT, WIDTH),
+                      query=lambda **changes: _query(f, **changes))
+
+    size = len(page())
+    gc.freeze()
+    times = []
+    for _ in range(50):
+        t = time.perf_counter()
+        page()
+        times.append((time.perf_counter() - t) * 1000)
+    print(f"two years by week, 104 bars: {size / 1024:.0f} KB, p50 {pct(times, .5):.1f} ms, p95 {pct(times, .95):.1f} ms "
+          f"per render")
+    if profile:
+        with cProfile.Profile() as prof:
+            for _ in range(10):
+                page()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(20)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=40, help="timed requests per view")
     parser.add_argument("--writes", type=int, default=50, help="messages scored and corrected for the write path")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", metavar="DIR", help="keep the filled database in DIR and reuse it on the next run")
+    parser.add_argument("--render", action="store_true", help="only time rendering the two-year weekly page")
+    parser.add_argument("--profile", action="store_true", help="with --render: where its time goes (cProfile)")
     args = parser.parse_args()
+    if args.render:
+        render_only(args.profile)
+        return
     r = await measure(args)
     print(f"\n{os.cpu_count()} cores; {args.conversations:,} conversations, {r['fill'].rows['messages']:,} messages, "
           f"{r['sizes']['scored messages']:,} scored; roll-ups rebuilt in {r['rebuild']:.0f} s "

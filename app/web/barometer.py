@@ -2,6 +2,7 @@
 tag group and tag; the messages behind each figure; editors' corrections of a message's score."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -93,20 +94,64 @@ async def show(request: Request) -> Response:
         by, span = PRESETS[DEFAULT_PRESET]
         f = Filters(*span(_today(request)), by)
     figures = await barometer.figures(db, actor.org_id, f)
-    locale = locale_of(request)
-
-    def drill(label: str, start: date | None = None, end: date | None = None, **scope) -> str:
-        """The list of exactly the messages behind a figure."""
-        narrowed = Filters(max(start or f.start, f.start), min(end or f.end, f.end), f.by,
-                           **{"channel_id": f.channel_id, "tag_id": f.tag_id, "group_id": f.group_id, **scope})
-        return "/barometer/messages?" + _query(narrowed, label=label)
-
+    drill = _drill(f)
     return page(request, "pages/barometer.html", status, f=f, figures=figures, error=error,
                 typed=typed if error else {"from": f.start.isoformat(), "to": f.end.isoformat()},
                 choices=await barometer.choices(db, actor.org_id), presets=list(PRESETS), drill=drill,
-                bucket_end=lambda first: barometer.bucket_end(first, f.by),
-                bucket_name=lambda first: _bucket_name(first, f.by, locale),
+                bars=_bars(figures["buckets"], f.by, drill, locale_of(request)), frame=(HEIGHT, LEFT, WIDTH),
                 query=lambda **changes: _query(f, **changes))
+
+
+def _drill(f: Filters):
+    """drill(label, start, end, **scope): the list of exactly the messages behind a figure, narrowed to the days
+    and scope given. Put together from strings (dates, ids and the label need no quoting): a page has hundreds."""
+    def drill(label: str, start: date | None = None, end: date | None = None, **scope) -> str:
+        s = {"channel_id": f.channel_id, "tag_id": f.tag_id, "group_id": f.group_id, **scope}
+        rest = "".join(f"&{name}={value}" for name, value in (
+            ("by", f.by), ("channel", s["channel_id"]), ("tag", s["tag_id"]), ("group", s["group_id"]),
+            ("label", label)) if value is not None)
+        return f"/barometer/messages?from={max(start or f.start, f.start)}&to={min(end or f.end, f.end)}{rest}"
+    return drill
+
+
+# The chart's frame in SVG units: bars between LEFT and WIDTH, HEIGHT tall for 100 %.
+HEIGHT, LEFT, WIDTH = 200, 36, 720
+NAMED = 16  # at most this many weeks or months named under the axis; the table names every one
+
+
+@dataclass
+class Bar:
+    """One week or month, laid out once for the chart and the table below it."""
+
+    first: date
+    name: str
+    counts: barometer.Counts
+    links: dict[str, str]  # label → its messages
+    shares: dict[str, str]  # label → "37 %" ("–" without messages)
+    parts: list[tuple[str, str, str]]  # (label, y, height) stacked from the bottom, negative first
+    x: str
+    width: str
+    middle: str
+    named: bool  # named under the axis
+    counted: bool  # its number of messages under its name (only where every bar has its name: else, which?)
+
+
+def _bars(buckets: list, by: str, drill, locale: str) -> list[Bar]:
+    step = (WIDTH - LEFT) / (len(buckets) or 1)
+    every = -(-len(buckets) // NAMED)  # name every n-th, so the names never overlap
+    bars = []
+    for i, (first, c) in enumerate(buckets):
+        x, y, parts = LEFT + i * step + step * 0.1, float(HEIGHT), []
+        for label in (label for label in barometer.LABELS if getattr(c, label)):  # no empty parts
+            part = HEIGHT * getattr(c, label) / c.total
+            y -= part
+            parts.append((label, f"{y:.1f}", f"{part:.1f}"))
+        shares = {label: "–" if c.total == 0 else f"{c.share(label):.0f} %" for label in barometer.LABELS}
+        end = barometer.bucket_end(first, by)
+        bars.append(Bar(first, _bucket_name(first, by, locale), c,
+                        {label: drill(label, first, end) for label in barometer.LABELS}, shares, parts,
+                        f"{x:.1f}", f"{step * 0.8:.1f}", f"{x + step * 0.4:.1f}", i % every == 0, every == 1))
+    return bars
 
 
 def _after(value: str | None) -> tuple[datetime, int] | None:
