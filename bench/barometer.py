@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import logging
 import os
@@ -29,7 +28,6 @@ import random
 import statistics
 import time
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -41,7 +39,7 @@ from app.db import Database
 from app.main import create_app
 from bench import volume
 from bench.pages import login, pct, timed
-from devtools.services import PostgresServer, RedisServer, free_port, migrated_settings, throwaway_servers
+from devtools.services import kept_servers, migrated_settings, throwaway_servers
 
 LABEL_WHILE_LOADING = """
 CREATE FUNCTION bench_label() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -114,19 +112,6 @@ async def _write_path(db: Database, org_id: int, admin: Actor, n: int) -> dict:
     return {"score": statistics.median(scoring), "correct": statistics.median(correcting)}
 
 
-@contextlib.contextmanager
-def kept_servers(root: Path):
-    """PostgreSQL with its data in `root`, kept for the next run (Redis beside it holds nothing worth keeping)."""
-    pg, redis = PostgresServer(root, free_port()), RedisServer(root, free_port())
-    try:
-        pg.start()
-        redis.start()
-        yield pg, redis
-    finally:
-        redis.stop()
-        pg.stop()
-
-
 async def _fill(owner: asyncpg.Connection, owner_url: str, args) -> tuple[volume.Volume, float]:
     """One organisation of `args.conversations`, labelled while loaded, its roll-ups counted once."""
     await owner.execute(LABEL_WHILE_LOADING)
@@ -144,27 +129,22 @@ async def _fill(owner: asyncpg.Connection, owner_url: str, args) -> tuple[volume
     return filled, rebuild
 
 
-async def _kept_fill(owner: asyncpg.Connection, conversations: int) -> volume.Volume | None:
+async def _kept_fill(owner_url: str, conversations: int) -> volume.Volume | None:
     """The organisation an earlier run with --keep filled, if it has this many conversations."""
-    org = await owner.fetchrow("""SELECT o.id, u.email FROM organizations o JOIN memberships ms ON ms.org_id = o.id
-                                  AND ms.role = 'admin' JOIN users u ON u.id = ms.user_id
-                                  WHERE o.name = $1 ORDER BY u.id LIMIT 1""", volume.ORG_NAME)
-    if org is None:
-        return None
-    rows = {t: await owner.fetchval(f"SELECT count(*) FROM {t} WHERE org_id = $1", org["id"])
-            for t in ("conversations", "messages")}
-    if rows["conversations"] != conversations:
-        raise SystemExit(f"the kept database holds {rows['conversations']:,} conversations, not {conversations:,}")
-    return volume.Volume(org["id"], org["email"], volume.PASSWORD, rows, 0, {"total": 0.0})
+    kept = await volume.kept(owner_url)
+    if kept is not None and kept.rows["conversations"] != conversations:
+        raise SystemExit(f"the kept database holds {kept.rows['conversations']:,} conversations, not {conversations:,}")
+    return kept
 
 
 async def measure(args) -> dict:
-    servers_in = kept_servers(Path(args.keep).resolve()) if args.keep else throwaway_servers("samsyn-barometer-")
+    servers_in = kept_servers(args.keep) if args.keep else throwaway_servers("samsyn-barometer-")
     with servers_in as servers:
         settings = await migrated_settings(*servers, secret_key="bench", db_pool_max=20,
                                            login_attempts=10**6, login_attempts_per_address=10**6)
         owner = await asyncpg.connect(settings.database_owner_url)
-        filled, rebuild = (await _kept_fill(owner, args.conversations) if args.keep else None), 0.0
+        filled, rebuild = (await _kept_fill(settings.database_owner_url, args.conversations) if args.keep
+                           else None), 0.0
         if filled is None:
             filled, rebuild = await _fill(owner, settings.database_owner_url, args)
         org_id = filled.org_id
@@ -177,7 +157,7 @@ async def measure(args) -> dict:
         tz = await owner.fetchval("SELECT time_zone FROM organizations WHERE id = $1", org_id)
         await owner.close()
         print(f"{args.conversations:,} conversations: {filled.rows['messages']:,} messages, filled in "
-              f"{filled.seconds['total']:.0f} s (0: kept); roll-ups rebuilt in {rebuild:.1f} s: {sizes}", flush=True)
+              f"{filled.seconds.get('total', 0):.0f} s (0: kept); roll-ups rebuilt in {rebuild:.1f} s: {sizes}", flush=True)
 
         db = await Database.connect(settings, None)
         today = datetime.now(timezone.utc).date()

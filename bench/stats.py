@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import time
 from datetime import date, timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
 import asyncpg
@@ -34,7 +32,7 @@ import uvicorn
 from app.main import create_app
 from bench import volume
 from bench.pages import login, pct
-from devtools.services import PostgresServer, RedisServer, free_port, migrated_settings, throwaway_servers
+from devtools.services import kept_servers, migrated_settings, throwaway_servers
 
 SAMPLE_DIFFERS = """
 SELECT count(*) FROM (
@@ -97,34 +95,6 @@ def views(today: date, ids: dict) -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
-def kept_servers(directory: str):
-    """PostgreSQL and Redis with their data in `directory`, kept after the run (fresh ports each time)."""
-    root = Path(directory).resolve()
-    pg, redis = PostgresServer(root, free_port()), RedisServer(root, free_port())
-    try:
-        pg.start()
-        redis.start()
-        yield pg, redis
-    finally:
-        redis.stop()
-        pg.stop()
-
-
-async def reused(owner_url: str) -> volume.Volume | None:
-    """The organisation an earlier run filled in a kept database, or None when there is none yet."""
-    conn = await asyncpg.connect(owner_url)
-    try:
-        row = await conn.fetchrow(
-            """SELECT o.id, u.email FROM organizations o
-               JOIN memberships m ON m.org_id = o.id AND m.role = 'admin' JOIN users u ON u.id = m.user_id
-               WHERE o.name = $1 AND EXISTS (SELECT 1 FROM conversations v WHERE v.org_id = o.id)
-               ORDER BY o.id, u.id LIMIT 1""", volume.ORG_NAME)
-    finally:
-        await conn.close()
-    return row and volume.Volume(row["id"], row["email"], volume.PASSWORD, {}, 0)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=1_000_000)
@@ -138,7 +108,7 @@ async def main() -> None:
         settings = await migrated_settings(*servers, secret_key="bench", db_pool_max=20,
                                            login_attempts=10**6, login_attempts_per_address=10**6)
         print(f"migrated in {time.perf_counter() - t:.0f} s", flush=True)
-        filled = await reused(settings.database_owner_url) if args.keep else None
+        filled = await volume.kept(settings.database_owner_url) if args.keep else None
         if filled is not None:  # what a migration since the fill changed is vacuumed and analysed, as autovacuum would
             t = time.perf_counter()
             owner = await asyncpg.connect(settings.database_owner_url)

@@ -610,6 +610,25 @@ SELECT count(*) FROM fresh FULL JOIN kept USING (bucket, key) WHERE fresh.n IS D
 """
 
 
+async def kept(owner_url: str) -> Volume | None:
+    """The organisation an earlier fill left in a kept database (a benchmark's --keep), with its conversations and
+    messages counted; None when there is none yet."""
+    conn = await asyncpg.connect(owner_url)
+    try:
+        org = await conn.fetchrow(
+            """SELECT o.id, u.email FROM organizations o
+               JOIN memberships m ON m.org_id = o.id AND m.role = 'admin' JOIN users u ON u.id = m.user_id
+               WHERE o.name = $1 AND EXISTS (SELECT 1 FROM conversations v WHERE v.org_id = o.id)
+               ORDER BY o.id, u.id LIMIT 1""", ORG_NAME)
+        if org is None:
+            return None
+        rows = {t: await conn.fetchval(f"SELECT count(*) FROM {t} WHERE org_id = $1", org["id"])
+                for t in ("conversations", "messages")}
+    finally:
+        await conn.close()
+    return Volume(org["id"], org["email"], PASSWORD, rows, 0)  # no seconds: nothing was filled this run
+
+
 async def check(owner_url: str, org_id: int, since_seq: int = 1) -> list[str]:
     """What is inconsistent in an organisation's counters, event log and derived fields (empty: nothing).
 

@@ -279,9 +279,9 @@ async def bootstrap_database(admin_dsn: str, database: str, owner: str, app_role
 
 
 @contextlib.contextmanager
-def throwaway_servers(prefix: str):
-    """PostgreSQL and Redis on free ports in a temporary directory, removed afterwards."""
-    root = Path(tempfile.mkdtemp(prefix=prefix))
+def kept_servers(directory: str | Path):
+    """PostgreSQL and Redis on free ports with their data in `directory`, kept there for the next run."""
+    root = Path(directory).resolve()
     pg, redis = PostgresServer(root, free_port()), RedisServer(root, free_port())
     try:
         pg.start()
@@ -290,6 +290,16 @@ def throwaway_servers(prefix: str):
     finally:
         redis.stop()
         pg.stop()
+
+
+@contextlib.contextmanager
+def throwaway_servers(prefix: str):
+    """PostgreSQL and Redis on free ports in a temporary directory, removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with kept_servers(root) as servers:
+            yield servers
+    finally:
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bench.stats import SPANS_DIFFER  # the benchmark's --check runs the same comparison
 from app import case_tools, conversations, stats, tags
 from app.errors import Invalid
 from tests.factories import login, make_channel, make_conversation, make_member, make_org
@@ -446,13 +447,6 @@ async def test_a_thread_moved_to_mail_counts_once_in_the_forum_it_began_in(db):
 
 # --- weeks and months beside the days (migration 0028) ----------------------------------------------
 
-SPANS_DIFFER = """
-SELECT count(*) FROM (
-    (SELECT * FROM stats_spans WHERE org_id = $1 AND incoming + spam <> 0 EXCEPT ALL SELECT * FROM stats_span_recount($1))
-    UNION ALL
-    (SELECT * FROM stats_span_recount($1) EXCEPT ALL SELECT * FROM stats_spans WHERE org_id = $1 AND incoming + spam <> 0)
-) differ
-"""
 
 
 def test_a_period_is_whole_months_and_weeks_and_the_days_at_its_edges():
