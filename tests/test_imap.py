@@ -61,10 +61,33 @@ class Account:
             await client.logout()
 
     async def unsee(self) -> None:
+        await self._flag("-FLAGS")
+
+    async def read(self) -> None:
+        """Open every mail, as someone in another mail program would (they are no longer unseen)."""
+        await self._flag("+FLAGS")
+
+    async def _flag(self, change: str) -> None:
         client = await self._client()
         try:
             await client.select("INBOX")
-            await client.store("1:*", "-FLAGS", r"(\Seen)")
+            await client.store("1:*", change, r"(\Seen)")
+        finally:
+            await client.logout()
+
+    async def uid_validity(self, folder: str) -> int:
+        client = await self._client()
+        try:
+            return imap._selected(await client.select(imap.mailbox_name(folder)), b"UIDVALIDITY")
+        finally:
+            await client.logout()
+
+    async def recreate(self, folder: str) -> None:
+        """Delete the folder and make it again: a new UIDVALIDITY, its mails to come numbered anew."""
+        client = await self._client()
+        try:
+            assert (await client.delete(imap.mailbox_name(folder))).result == "OK"
+            assert (await client.create(imap.mailbox_name(folder))).result == "OK"
         finally:
             await client.logout()
 
@@ -135,16 +158,94 @@ async def test_a_mail_that_could_not_be_stored_stays_unseen_and_comes_in_at_the_
 
 async def test_a_mail_fetched_again_is_stored_once(db, dovecot, mailbox):
     account = Account(dovecot)
-    await account.append(a_mail("Dubbel leverans"))
     await connect(db, mailbox, account)
-    await work_off(db)
-    # as after a crash between storing and marking seen: the server still says unseen
+    await work_off(db)  # an empty folder: counted from here
+    await account.append(a_mail("Dubbel leverans"))
+    await imap.poll(db, mailbox.org_id, mailbox.id)
+    # as after a crash between storing and noting the UID: the poll's mark is behind, the server says unseen
+    async with db.transaction(mailbox.org_id) as tx:
+        await tx.execute("UPDATE imap_polls SET last_uid = 0 WHERE org_id = $1", mailbox.org_id)
     await account.unsee()
     assert await imap.poll(db, mailbox.org_id, mailbox.id) == 0
     await work_off(db)
     assert await raw_count(db, mailbox.org_id) == 1
     assert await cases(db, mailbox.org_id) == ["Dubbel leverans"]
     assert await account.seen() == [True], "the copy already stored is marked seen too"
+
+
+async def test_a_mail_someone_opened_in_another_mail_program_first_still_comes_in(db, dovecot, mailbox):
+    account = Account(dovecot)
+    await account.append(a_mail("Redan läst i Outlook"))
+    await account.read()  # read before Samsyn was connected: not taken
+    await account.append(a_mail("Oläst vid start"))
+    await connect(db, mailbox, account)
+    await work_off(db)
+    assert await cases(db, mailbox.org_id) == ["Oläst vid start"]
+
+    await account.append(a_mail("Öppnad av en kollega"))
+    await account.read()  # opened in another program before the next poll
+    await imap.poll(db, mailbox.org_id, mailbox.id)
+    await work_off(db)
+    assert await cases(db, mailbox.org_id) == ["Oläst vid start", "Öppnad av en kollega"]
+    await imap.poll(db, mailbox.org_id, mailbox.id)
+    assert await raw_count(db, mailbox.org_id) == 2, "each mail once"
+
+
+async def test_a_mail_too_big_is_passed_over_once_and_stays_reported(db, dovecot, mailbox, monkeypatch):
+    account = Account(dovecot)
+    await connect(db, mailbox, account)
+    await work_off(db)  # an empty folder: counted from here
+    monkeypatch.setattr(imap, "_max_bytes", 2000)
+    await account.append(a_mail("Bifogad film", "x" * 5000))
+    await account.append(a_mail("Kort fråga"))
+    for _ in range(2):  # the second poll neither fetches it again nor forgets to say so
+        await imap.poll(db, mailbox.org_id, mailbox.id)
+        state = await imap.settings_of(db, mailbox.org_id, mailbox.id)
+        assert state["last_error_kind"] == "too_big" and "UID 1:" in state["last_error"]
+    await work_off(db)
+    assert await cases(db, mailbox.org_id) == ["Kort fråga"]
+    assert await account.seen() == [False, True], "the big one stays unread on the server, for a person to see"
+
+
+async def test_a_folder_renumbered_starts_again_from_its_unseen_mail_without_duplicates(db, dovecot, mailbox):
+    account = Account(dovecot)
+    first = a_mail("Före omnumreringen")
+    await account.append(first, folder="Support")
+    await connect(db, mailbox, account, folder="Support")
+    await work_off(db)
+    before = await account.uid_validity("Support")
+    await account.recreate("Support")
+    if await account.uid_validity("Support") == before:  # Dovecot numbers a new folder by the clock's second
+        await asyncio.sleep(1.1)
+        await account.recreate("Support")
+    assert await account.uid_validity("Support") != before
+    await account.append(first, folder="Support")  # the same mail, under a new UID, unseen again
+    await account.append(a_mail("Efter omnumreringen"), folder="Support")
+    await imap.poll(db, mailbox.org_id, mailbox.id)
+    await work_off(db)
+    assert await cases(db, mailbox.org_id) == ["Efter omnumreringen", "Före omnumreringen"]
+    assert await raw_count(db, mailbox.org_id) == 2
+
+
+async def test_another_folder_or_account_starts_from_its_own_unseen_mail(db, dovecot, mailbox):
+    account = Account(dovecot)
+    for n in range(3):
+        await account.append(a_mail(f"Inkorgen {n}"))
+    await connect(db, mailbox, account)
+    await work_off(db)  # counted up to UID 3 of the inbox
+
+    async def counted() -> int | None:
+        async with db.transaction(mailbox.org_id, readonly=True) as tx:
+            return await tx.fetchval("SELECT last_uid FROM imap_polls WHERE org_id = $1", mailbox.org_id)
+
+    assert await counted() == 3
+    await connect(db, mailbox, account, enabled=True)  # the same mailbox saved again: the count stays
+    assert await counted() == 3
+    await account.append(a_mail("I den andra mappen"), folder="Annat")  # UID 1 there
+    await connect(db, mailbox, account, folder="Annat")  # another folder: its UIDs count anew
+    assert await counted() is None
+    await work_off(db)
+    assert "I den andra mappen" in await cases(db, mailbox.org_id)
 
 
 async def test_two_workers_sweeping_at_once_queue_one_poll_per_mailbox(db, dovecot, mailbox):

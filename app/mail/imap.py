@@ -2,11 +2,15 @@
 
 Every worker runs the sweep `schedule` (workers/worker.py SWEEPS): it queues one "mail.imap_poll"
 job per mailbox whose poll is due, never a second while one is unfinished, so two workers never
-poll one mailbox at once. The job (`poll_job`) fetches the folder's unseen mails with BODY.PEEK[]
+poll one mailbox at once. The job (`poll_job`) fetches the folder's new mails with BODY.PEEK[]
 (which leaves them unseen), stores each through the SMTP ingress's path (raw bytes and parse job in
-one transaction, de-duplicated by Message-ID and content hash), and only after that committed marks
-it \\Seen. A poll cut off between the two fetches the mail again next time, and the de-duplication
-keeps one copy; a mail not stored stays unseen on the server, so none is lost.
+one transaction, de-duplicated by Message-ID and content hash), and only after that committed notes
+its UID as stored and marks it \\Seen. New mails are those after the last stored UID, for as long as
+the folder's UIDVALIDITY is the one that UID counts in, so a mail someone opened in another mail
+program first still comes in. The first poll of a mailbox (and one after a UIDVALIDITY change: the
+folder was renumbered) takes the unseen mails instead, and once they are all in, counts on from the
+folder's highest UID. A poll cut off between storing and noting fetches the mail again next time,
+and the de-duplication keeps one copy; a mail not stored is not noted, so none is lost.
 
 How the last poll went (when, and what failed: a refused password, an unreachable host) is kept per
 mailbox for the channel's settings page; a failing mailbox is retried less and less often, up to
@@ -98,11 +102,14 @@ ON CONFLICT (org_id, channel_id) DO UPDATE SET
     updated_at = now()
 """
 
-# New settings are tried at once, with the last one's error forgotten.
+# New settings are tried at once, with the last one's error forgotten; another server, account or folder ($3)
+# starts from its unseen mail.
 RESCHEDULE = """
 INSERT INTO imap_polls (org_id, channel_id) VALUES ($1, $2)
 ON CONFLICT (org_id, channel_id) DO UPDATE SET
-    next_poll_at = now(), failures = 0, failing_since = NULL, last_error_kind = NULL, last_error = NULL
+    next_poll_at = now(), failures = 0, failing_since = NULL, last_error_kind = NULL, last_error = NULL,
+    uid_validity = CASE WHEN $3::boolean THEN NULL ELSE imap_polls.uid_validity END,
+    last_uid = CASE WHEN $3::boolean THEN NULL ELSE imap_polls.last_uid END
 """
 
 
@@ -172,8 +179,10 @@ async def save_settings(db: Database, actor: AnyActor, channel_id: int, *, key: 
             raise NotFound()
         if kind != "mailbox":
             raise Invalid(N_("Only a mailbox can fetch mail over IMAP."), "imap_host")
-        saved = await tx.fetchval("SELECT password_encrypted FROM channel_imap WHERE org_id = $1 AND channel_id = $2",
-                                  actor.org_id, channel_id)
+        before = await tx.fetchrow("SELECT host, port, username, folder, password_encrypted FROM channel_imap "
+                                   "WHERE org_id = $1 AND channel_id = $2", actor.org_id, channel_id)
+        saved = before and before["password_encrypted"]
+        elsewhere = before is None or tuple(before)[:4] != (host, number, username, folder)
         if password:
             try:
                 saved = vault.encrypt(key, password)
@@ -183,7 +192,7 @@ async def save_settings(db: Database, actor: AnyActor, channel_id: int, *, key: 
         elif saved is None:
             raise Invalid(N_("Enter the password."), "imap_password")
         await tx.execute(SAVE, actor.org_id, channel_id, host, number, security, username, saved, folder, enabled)
-        await tx.execute(RESCHEDULE, actor.org_id, channel_id)
+        await tx.execute(RESCHEDULE, actor.org_id, channel_id, elsewhere)
         await tx.emit("channel.updated", channel_id=channel_id, actor_id=actor.user_id)
 
 
@@ -192,15 +201,21 @@ async def save_settings(db: Database, actor: AnyActor, channel_id: int, *, key: 
 SCHEDULE = "SELECT schedule_imap_polls($1, $2)"
 
 ACCOUNT = """
-SELECT host, port, security, username, password_encrypted, folder FROM channel_imap
-WHERE org_id = $1 AND channel_id = $2 AND enabled
+SELECT a.host, a.port, a.security, a.username, a.password_encrypted, a.folder, p.uid_validity, p.last_uid
+FROM channel_imap a LEFT JOIN imap_polls p USING (org_id, channel_id)
+WHERE a.org_id = $1 AND a.channel_id = $2 AND a.enabled
 """
 
+# A mail too big to take is passed over once: its report stays until another poll finds something to say.
 RECORD_POLLED = """
-UPDATE imap_polls SET last_polled_at = now(), fetched = $3, last_error_kind = $4, last_error = $5,
-                      failing_since = NULL, failures = 0
+UPDATE imap_polls SET last_polled_at = now(), fetched = $3, failing_since = NULL, failures = 0,
+    last_error_kind = CASE WHEN $4::text IS NOT NULL THEN $4 WHEN last_error_kind = 'too_big' THEN 'too_big' END,
+    last_error = CASE WHEN $4::text IS NOT NULL THEN $5 WHEN last_error_kind = 'too_big' THEN last_error END
 WHERE org_id = $1 AND channel_id = $2
 """
+
+# Every mail of the folder up to this UID is in (stored, or too big to take).
+RECORD_UID = "UPDATE imap_polls SET uid_validity = $3, last_uid = $4 WHERE org_id = $1 AND channel_id = $2"
 
 # The interval doubles with each failure in a row, up to an hour: a wrong password is not tried every minute.
 RECORD_FAILED = """
@@ -311,40 +326,72 @@ def _literal(response) -> bytes | None:
     return next((bytes(line) for line in response.lines if isinstance(line, bytearray)), None)
 
 
+def _numbers(response) -> list[int]:
+    """The UIDs a UID SEARCH answered, in order."""
+    return sorted({int(w) for line in response.lines[:-1] for w in line.split() if w.isdigit()})
+
+
+def _selected(response, item: bytes) -> int | None:
+    """A number SELECT's answer gives, e.g. [UIDVALIDITY 1700000000] or [UIDNEXT 42]."""
+    match = re.search(rb"\[" + item + rb" (\d+)\]", b" ".join(bytes(x) for x in response.lines))
+    return int(match.group(1)) if match else None
+
+
 async def _fetch(db: Database, mailbox: ingress.Mailbox, account, password: str) -> tuple[int, list[str]]:
-    """One IMAP session: store each unseen mail, then mark it seen. Returns (mails new here, UIDs too big)."""
+    """One IMAP session: store each new mail, note its UID, mark it seen. Returns (mails new here, UIDs too big)."""
     client = await _connect(account)
     stored, too_big = 0, []
     try:
         try:
             _ok(await client.login(account["username"], password), "login")
-            _ok(await client.select(mailbox_name(account["folder"])), "folder")
-            found = await client.uid_search("UNSEEN", charset=None)
-            _ok(found, "server")
-            uids = sorted({int(w) for line in found.lines[:-1] for w in line.split() if w.isdigit()})
+            selected = await client.select(mailbox_name(account["folder"]))
+            _ok(selected, "folder")
+            validity, following = _selected(selected, b"UIDVALIDITY"), _selected(selected, b"UIDNEXT")
+            counted = validity is not None and validity == account["uid_validity"] and account["last_uid"] is not None
+            if counted:  # every mail after the last one stored, read or not
+                found = await client.uid_search(f"UID {account['last_uid'] + 1}:*", charset=None)
+                _ok(found, "server")
+                uids = [uid for uid in _numbers(found) if uid > account["last_uid"]]  # n:* names the last one anyway
+            else:  # a mailbox new to us, or renumbered: its unseen mail, then count on from here
+                found = await client.uid_search("UNSEEN", charset=None)
+                _ok(found, "server")
+                uids = _numbers(found)
+
+            async def note(uid: int) -> None:  # bookkeeping of the poll, in its own short transaction
+                async with db.transaction(mailbox.org_id) as tx:
+                    await tx.execute(RECORD_UID, mailbox.org_id, mailbox.channel_id, validity, uid)
+
             deadline = asyncio.get_running_loop().time() + POLL_BUDGET_SECONDS
+            done = 0
             for uid in uids[:MAILS_PER_POLL]:
                 if asyncio.get_running_loop().time() > deadline:
                     break
+                done += 1
                 size = await client.uid("fetch", str(uid), "(RFC822.SIZE)")
                 _ok(size, "server")
                 match = re.search(rb"RFC822\.SIZE (\d+)", b" ".join(bytes(x) for x in size.lines))
                 if match and int(match.group(1)) > _max_bytes:
                     too_big.append(f"UID {uid}: {int(match.group(1))} bytes")
+                    if counted:
+                        await note(uid)  # passed over, and reported
                     continue
                 fetched = await client.uid("fetch", str(uid), "(BODY.PEEK[])")
                 _ok(fetched, "server")
                 raw = _literal(fetched)
-                if raw is None:  # expunged meanwhile
-                    continue
-                try:
-                    new = await ingress.store(db, mailbox, raw, envelope_to=account["username"])
-                except Exception as exc:  # noqa: BLE001 - not stored: the mail stays unseen for the next poll
-                    raise PollError("store", f"{type(exc).__name__}: {exc}") from None
-                stored += new is not None
-                # Only now, with the mail committed: a crash before this line fetches it again (deduplicated).
-                _ok(await asyncio.wait_for(client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen)"),
-                                           COMMAND_TIMEOUT_SECONDS), "server")
+                if raw is not None:  # else expunged meanwhile
+                    try:
+                        new = await ingress.store(db, mailbox, raw, envelope_to=account["username"])
+                    except Exception as exc:  # noqa: BLE001 - not stored, not noted: the next poll takes it again
+                        raise PollError("store", f"{type(exc).__name__}: {exc}") from None
+                    stored += new is not None
+                # Only now, with the mail committed: a crash before these lines fetches it again (deduplicated).
+                if counted:
+                    await note(uid)
+                if raw is not None:
+                    _ok(await asyncio.wait_for(client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen)"),
+                                               COMMAND_TIMEOUT_SECONDS), "server")
+            if not counted and done == len(uids) and validity is not None and following is not None:
+                await note(following - 1)  # all the unseen ones are in: count on from the folder's highest UID
         except (OSError, TimeoutError, aioimaplib.AioImapException) as exc:
             raise PollError("connect", str(exc) or type(exc).__name__) from None
     finally:
