@@ -42,7 +42,7 @@ HANDLERS: dict[str, Handler] = {
     "mail.parse": receive.parse_job,
     "mail.send": outgoing.send_job,
     "account.mail": account_mail.send_job,  # invites and password resets (accounts)
-    imap.POLL: imap.poll_job,  # IMAP polling: one mailbox's unseen mail
+    imap.POLL: imap.poll_job,  # IMAP polling: one mailbox's new mail
     visitor_mail.JOB: visitor_mail.send_job,  # forum moves (issue 8): a visitor's confirmation link, new answers
     barometer.JOB: barometer.score_job,  # the customer barometer: score a customer message
 }
