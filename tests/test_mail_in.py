@@ -188,6 +188,30 @@ async def test_an_auto_reply_never_opens_a_case_or_reopens_one(db, client, smtp_
     assert "Automatiskt svar" in (await client.get(f"/mail/{set_aside[0]['id']}")).text
 
 
+async def test_a_parse_that_overruns_is_stopped_and_later_mails_still_come_in(db, mailbox, monkeypatch):
+    """A mail that keeps the parser busy past its time is set aside and its parser process killed: it is not
+    left running (as a thread would be), taking the capacity that later mails need."""
+    from multiprocessing import active_children
+
+    from app.mail import parsers
+
+    store = ingress.Mailbox(mailbox.org_id, mailbox.id)
+    monkeypatch.setattr(receive, "PARSE_TIMEOUT_SECONDS", 0)  # no time at all: every parse overruns
+    overran = [await ingress.store(db, store, mail(mailbox.ingress, f"För lång tolkning {n}").as_bytes())
+               for n in range(parsers.KEPT + 2)]
+    await work_off(db)
+    set_aside = {m["id"]: m for m in await raw.unplaced(db, mailbox.org_id)}
+    assert [set_aside[i]["problem"] for i in overran] == ["parsing took too long"] * len(overran)
+    assert not [p for p in active_children() if p.name == "mail-parser" and p not in
+                [c.process for c in parsers._idle]], "no parser left running"
+
+    monkeypatch.setattr(receive, "PARSE_TIMEOUT_SECONDS", 30)
+    await ingress.store(db, store, mail(mailbox.ingress, "Efter de långa").as_bytes())
+    await work_off(db)
+    row, _ = await conversation_of(db, mailbox.org_id, "Efter de långa")
+    assert row is not None
+
+
 async def test_a_mail_that_cannot_be_read_is_kept_for_editors_to_read_and_download(db, client, mailbox):
     garbage = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 4  # an Outlook .msg, not a mail
     raw_mail_id = await ingress.store(db, ingress.Mailbox(mailbox.org_id, mailbox.id), garbage)

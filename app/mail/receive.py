@@ -5,7 +5,6 @@ case to join, are set aside: kept raw, listed for editors, never dropped and nev
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -14,7 +13,7 @@ from app import blocking, case_tools, conversations, language
 from app.actors import System
 from app.conversations import MailOrigin
 from app.db import Database, Tx
-from app.mail import parse
+from app.mail import parse, parsers
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +61,7 @@ async def receive(db: Database, org_id: int, raw_mail_id: int) -> int | None:
     if stored is None or stored["state"] != "new":
         return None  # done by an earlier run of this job
     try:
-        mail = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, parse.parse, stored["raw"]),
-                                      PARSE_TIMEOUT_SECONDS)
+        mail = await parsers.parse_within(stored["raw"], PARSE_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - whatever the parser chokes on is kept raw, not retried
         log.warning("mail set aside as unreadable", extra={"raw_mail_id": raw_mail_id, "error": repr(exc)})
         problem = "parsing took too long" if isinstance(exc, TimeoutError) else f"cannot be read as a mail: {exc}"
