@@ -153,14 +153,30 @@ async def release_in(tx: Tx, address_id: int) -> int:
     return len(waiting)
 
 
+# The answers in threads this address follows that came while it was not confirmed yet.
+ANSWERED_MEANWHILE = """
+SELECT s.id AS subscription_id, m.id AS message_id FROM forum_subscriptions s
+JOIN conversations v ON v.org_id = s.org_id AND v.id = s.conversation_id AND v.kind = 'forum'
+JOIN messages m ON m.org_id = s.org_id AND m.conversation_id = s.conversation_id
+WHERE s.org_id = $1 AND s.address_id = $2 AND m.created_at >= s.created_at
+  AND m.author_id IS NOT NULL AND m.kind IN ('editor', 'comment')
+ORDER BY m.id
+"""
+
+
 async def confirm(db: Database, secret: str, token: str) -> None:
-    """The visitor opened the link: their address is confirmed, and what waited for it goes out."""
+    """The visitor opened the link: their address is confirmed, and what waited for it goes out, the answers
+    that came in the threads they follow while they had not confirmed yet among it."""
     org_id, row = await address_of_token(db, secret, token)
     require(Visitor(org_id), "visitor.confirm")
     async with db.transaction(org_id) as tx:
-        await tx.execute("""UPDATE visitor_addresses SET confirmed_at = COALESCE(confirmed_at, now())
-                            WHERE org_id = $1 AND id = $2""", org_id, row["id"])
+        first = await tx.fetchval("""UPDATE visitor_addresses SET confirmed_at = now()
+                                     WHERE org_id = $1 AND id = $2 AND confirmed_at IS NULL RETURNING 1""",
+                                  org_id, row["id"])
         await release_in(tx, row["id"])
+        if first:  # once: opening the link again sends nothing twice
+            for missed in await tx.fetch(ANSWERED_MEANWHILE, org_id, row["id"]):
+                await jobs.enqueue(tx, JOB, dict(missed), max_attempts=outgoing.SEND_ATTEMPTS)
 
 
 SUBSCRIPTION = """

@@ -162,6 +162,7 @@ async def test_a_confirmed_address_gets_the_move_mail_at_once_and_no_new_link(db
 
 
 async def test_a_follower_gets_each_official_answer_once_confirmed_and_can_stop(db, place, sink, app, server):  # noqa: F811
+    """Answers that came before the confirmation go out with it, once; later ones as they come."""
     olle = unique_email("olle")
     async with visitor_client(app) as client:
         answered = await client.post(f"/forum/{place.forum.slug}/{place.number}", data={
@@ -174,10 +175,14 @@ async def test_a_follower_gets_each_official_answer_once_confirmed_and_can_stop(
     path = link_in(confirmation, "visitor/confirm")
     async with visitor_client(app) as client:
         await client.post(path, data={"csrf_token": csrf_from((await client.get(path)).text)})
+    await visitor_mail.confirm(db, place.settings.secret_key, path.rsplit("/", 1)[1])  # the link used again
+    await work_off(db)
+    [_, meanwhile] = mails_to(sink, olle)  # what he missed while unconfirmed, once
+    assert "Före bekräftelsen." in meanwhile.get_content()
 
     await conversations.reply(db, place.admin, place.thread, "Vi rättar fakturan i dag.", seen_message_id=2**62)
     await work_off(db)
-    [_, answer] = mails_to(sink, olle)
+    [_, _, answer] = mails_to(sink, olle)
     assert answer["Subject"] == "Nytt svar: Min faktura är fel"
     assert "Vi rättar fakturan i dag." in answer.get_content()
     assert f"/forum/{place.forum.slug}/{place.number}" in answer.get_content()
@@ -190,7 +195,7 @@ async def test_a_follower_gets_each_official_answer_once_confirmed_and_can_stop(
         assert (await client.get(stop)).status_code == 404  # stopped: the link finds nothing more
     await conversations.reply(db, place.admin, place.thread, "En sak till.", seen_message_id=2**62)
     await work_off(db)
-    assert len(mails_to(sink, olle)) == 2
+    assert len(mails_to(sink, olle)) == 3
 
 
 async def test_a_tampered_confirmation_or_unsubscribe_link_finds_nothing(db, settings, place, app):  # noqa: F811
