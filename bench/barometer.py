@@ -39,7 +39,7 @@ from app.db import Database
 from app.main import create_app
 from bench import volume
 from bench.pages import login, pct, timed
-from devtools.services import kept_servers, migrated_settings, throwaway_servers
+from devtools.services import kept_servers, migrated_settings, start_server, throwaway_servers
 
 LABEL_WHILE_LOADING = """
 CREATE FUNCTION bench_label() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -162,14 +162,9 @@ async def measure(args) -> dict:
         db = await Database.connect(settings, None)
         today = datetime.now(timezone.utc).date()
         views = await _views(db, org_id, today)
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.web_port,
-                                               log_level="warning"))
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.web_port, log_level="warning")
         gc.freeze()  # as app.serve does before serving: start-up's objects out of every full collection
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
+        stop = await start_server(config)
         logging.getLogger().setLevel(logging.WARNING)  # the app logs every request at info
         timings = {}
         try:
@@ -188,8 +183,7 @@ async def measure(args) -> dict:
                 name = "drill: negative, 12 weeks, page 2"
                 print(f"{name:42} p50 {pct(timings[name], .5):6.1f} ms  p95 {pct(timings[name], .95):6.1f} ms")
         finally:
-            server.should_exit = True
-            await task
+            await stop()
         admin = Actor(admin_id, org_id, "admin", "Lena Holm", filled.admin_email, "sv", volume.ORG_NAME, tz)
         writes = await _write_path(db, org_id, admin, args.writes)
         await db.close()

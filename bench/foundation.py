@@ -14,13 +14,12 @@ import time
 
 import httpx
 import redis.asyncio as aioredis
-import uvicorn
 
 from app import accounts, demo
 from app.db import Database
 from app.main import create_app
 from app.serve import uvicorn_config
-from devtools.services import migrated_settings, throwaway_servers
+from devtools.services import migrated_settings, start_server, throwaway_servers
 
 
 def pct(values: list[float], p: float) -> float:
@@ -109,10 +108,7 @@ async def main() -> None:
             n, rate = await event_rate(db, [demo_org, *others], writers, args.seconds)
             print(f"write path, 16 organisations, {writers:>2} writers: {rate:7.0f} changes/s ({n} events)")
 
-        server = uvicorn.Server(uvicorn_config(create_app(settings), settings, log_level="warning"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.02)
+        stop = await start_server(uvicorn_config(create_app(settings), settings, log_level="warning"))
         async with httpx.AsyncClient(base_url=settings.base_url) as client:
             page = await client.get("/login")
             token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
@@ -139,8 +135,7 @@ async def main() -> None:
                 assert r.status_code == 200
             print(f"dashboard GET / ({rows} open rows, sequential): p50 {pct(times, .5):.1f} ms, "
                   f"p95 {pct(times, .95):.1f} ms, mean {statistics.mean(times):.1f} ms")
-        server.should_exit = True
-        await task
+        await stop()
         await db.close()
         await redis.aclose()
 

@@ -32,7 +32,7 @@ import uvicorn
 from app.main import create_app
 from bench import volume
 from bench.pages import login, pct
-from devtools.services import kept_servers, migrated_settings, throwaway_servers
+from devtools.services import kept_servers, migrated_settings, start_server, throwaway_servers
 
 SAMPLE_DIFFERS = """
 SELECT count(*) FROM (
@@ -158,13 +158,8 @@ async def main() -> None:
                   f"fill {filled.seconds['total']:.0f} s of which roll-ups {filled.seconds['statistics roll-ups']:.0f} s"
                   if filled.seconds else "the kept fill"), flush=True)
 
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.web_port,
-                                               log_level="warning"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
+        stop = await start_server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.web_port,
+                                                 log_level="warning"))
         logging.getLogger().setLevel(logging.WARNING)
         results: dict[str, list[float]] = {}
         try:
@@ -183,8 +178,7 @@ async def main() -> None:
                         results.setdefault(name, []).append((time.perf_counter() - t) * 1000)
                         assert r.status_code == 200, f"{path}: {r.status_code}"
         finally:
-            server.should_exit = True
-            await task
+            await stop()
     everything = [ms for times in results.values() for ms in times]
     print(f"\n{os.cpu_count()} cores, PostgreSQL {server_version}; one uvicorn process in the same event loop as "
           f"the client; {args.requests} requests per view, sequential\n")

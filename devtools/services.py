@@ -278,6 +278,26 @@ async def bootstrap_database(admin_dsn: str, database: str, owner: str, app_role
         await conn.close()
 
 
+async def start_server(config):
+    """Serve `config` (a uvicorn.Config) in this event loop, as tests and benchmarks do; returns what stops it."""
+    import asyncio
+
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # it could not start: say why
+        await asyncio.sleep(0.02)
+
+    async def stop() -> None:
+        server.should_exit = True
+        await task
+
+    return stop
+
+
 @contextlib.contextmanager
 def kept_servers(directory: str | Path):
     """PostgreSQL and Redis on free ports with their data in `directory`, kept there for the next run."""

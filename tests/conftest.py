@@ -13,13 +13,12 @@ import dataclasses
 import httpx
 import pytest
 import redis.asyncio as aioredis
-import uvicorn
 
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.serve import uvicorn_config  # the web process's own options, proxy headers off
-from devtools.services import free_port, migrated_settings, throwaway_servers
+from devtools.services import free_port, migrated_settings, start_server, throwaway_servers
 
 
 # Tables whose changes no page shows by themselves: the log itself, its counters, sessions,
@@ -96,15 +95,9 @@ async def db(settings, redis_client):
 @pytest.fixture(scope="session")
 async def server(settings):
     """The app under uvicorn on a free port: what a browser or HTTP client talks to."""
-    server = uvicorn.Server(uvicorn_config(create_app(settings), settings, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
+    stop = await start_server(uvicorn_config(create_app(settings), settings, log_level="warning"))
     yield settings.base_url
-    server.should_exit = True
-    await task
+    await stop()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -22,7 +21,7 @@ from app.db import Database, events_after, last_seq
 from app.main import create_app
 from app.serve import uvicorn_config
 from app.web.middleware import SESSION_COOKIE
-from devtools.services import free_port
+from devtools.services import free_port, start_server
 from realtime.fragments import MEMBERS, render_event, user
 from realtime.hub import MESSAGE_BURST
 from tests.factories import PASSWORD, csrf_from, login, make_channel, make_conversation, make_member, make_org
@@ -33,18 +32,7 @@ WAIT = 15  # seconds: generous, never an assertion about speed
 async def start_web(settings, **overrides):
     """A web process of our own (the app under uvicorn, as the `server` fixture runs it): (app, stop)."""
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning", **overrides))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-
-    async def stop():
-        server.should_exit = True
-        await task
-
-    return app, stop
+    return app, await start_server(uvicorn_config(app, settings, log_level="warning", **overrides))
 
 
 @pytest.fixture(scope="module")
