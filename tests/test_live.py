@@ -117,6 +117,24 @@ async def test_a_socket_gets_its_organisations_events_and_nothing_of_another(db,
     await other_client.aclose()
 
 
+async def test_another_organisations_case_page_gets_nothing_of_it_over_the_socket(db, live, org):
+    """`case=` and `page` name a page, never a right: another organisation's case id brings none of its pieces."""
+    base, _ = live
+    people, cookies = org
+    other = await make_org(db, name="Tredje AB")
+    theirs = await make_conversation(db, other.actor.org_id, await make_channel(db, other), subject="Deras hemlighet")
+    ours = await make_conversation(db, people["admin"].actor.org_id, await make_channel(db, people["admin"]))
+    async with open_socket(base, cookies["editor"], case=theirs) as ws:
+        await next_frame(ws, ("hello",))
+        await ws.send(json.dumps({"type": "page", "since": 0, "conversation_id": theirs}))
+        await next_frame(ws, ("page",))
+        await conversations.assign(db, other.actor, theirs, other.actor.user_id)  # their change
+        await conversations.assign(db, people["admin"].actor, ours, people["admin"].actor.user_id)  # then ours
+        seq = await last_seq(db, people["admin"].actor.org_id)
+        html = "".join(f["html"] for f in await events_until(ws, seq))
+        assert f"conversation-{theirs}" not in html and "Deras hemlighet" not in html
+
+
 async def test_a_viewer_never_gets_admin_pieces_and_same_audience_gets_same_bytes(db, live, org):
     base, _ = live
     people, cookies = org
@@ -291,6 +309,20 @@ async def test_a_logout_or_password_reset_closes_the_sessions_sockets_at_once(db
                 assert closed.value.rcvd.code == 4001
         for c in (kept_client, client, first[1], second[1]):
             await c.aclose()
+
+        # a person in two organisations switches: the socket of the one they left closes
+        elsewhere = await make_org(db, name="Andra AB")
+        await accounts.add_member(db, elsewhere.actor.org_id, people["viewer"].actor.user_id, "viewer")
+        cookie, client = await session_cookie(base, people["viewer"].email)
+        async with open_socket(base, cookie) as ws:
+            await next_frame(ws, ("hello",))
+            csrf = csrf_from((await client.get("/")).text)
+            assert (await client.post("/organization", data={"csrf_token": csrf,
+                                                             "org_id": elsewhere.actor.org_id})).status_code == 303
+            with pytest.raises(ConnectionClosed) as closed:
+                await next_frame(ws, ("never",))
+            assert closed.value.rcvd.code == 4001
+        await client.aclose()
     finally:
         await stop()
 
